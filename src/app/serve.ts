@@ -1,0 +1,38 @@
+import { loadConfig } from '../config/index.js';
+import { connect, migrateToLatest } from '../db/index.js';
+import { createLogger } from '../util/index.js';
+import { createBillopsApp } from './server.js';
+
+/** `billops serve`: migrate, listen, and shut down cleanly on SIGTERM / SIGINT. */
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.env.LOG_LEVEL);
+  const db = await connect({ url: config.env.DATABASE_URL, dataDir: `${config.env.BILLOPS_DATA_DIR}/pgdata` });
+  await migrateToLatest(db.db);
+  const app = createBillopsApp({ config, db, logger });
+  const { port } = await app.start(config.env.PORT);
+  logger.info({ port, database: db.kind, config: config.filePath ?? '(defaults)' }, 'billops is listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, finishing work in flight');
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 25 s; exiting');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    try {
+      await app.stop();
+      await db.close();
+      logger.info('stopped');
+      process.exitCode = 0;
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+      process.exitCode = 1;
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}

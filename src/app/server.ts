@@ -1,0 +1,107 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, SocketModeReceiver } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Config } from '../config/index.js';
+import type { Db } from '../db/index.js';
+import { registerSlack } from '../slack/index.js';
+import { type Clock, type Logger, systemClock } from '../util/index.js';
+import { type HttpRoute, healthRoutes, instrument, sendJson } from './http-routes.js';
+import { type Metrics, createMetrics } from './metrics.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  clock?: Clock;
+  /** Extra Web API client options (tests point slackApiUrl at a local stand-in). */
+  slackClientOptions?: WebClientOptions;
+  /** Routes contributed by capabilities (e.g. the Stripe webhook). */
+  routes?: HttpRoute[];
+}
+
+export interface BillopsApp {
+  bolt: App;
+  metrics: Metrics;
+  /** Start listening; resolves with the bound port (0 picks a free one). */
+  start(port: number): Promise<{ port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Bolt wants its own logger shape; route it into pino. */
+function boltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  let level = LogLevel.INFO;
+  return {
+    debug: (...msg: unknown[]) => child.debug(msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => child.info(msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => child.warn(msg.map(String).join(' ')),
+    error: (...msg: unknown[]) => child.error(msg.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+export function createBillopsApp(deps: AppDeps): BillopsApp {
+  const { config, db, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const { SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: signingSecret, SLACK_APP_TOKEN: appToken, SLACK_API_URL } = config.env;
+  if (!token) throw new Error('SLACK_BOT_TOKEN is required to serve Slack (see README: Slack app setup)');
+  const metrics = createMetrics();
+  const routes = [...healthRoutes(db.db, metrics), ...(deps.routes ?? [])].map((r) => instrument(r, metrics, logger));
+  const blog = boltLogger(logger);
+  const clientOptions: WebClientOptions = {
+    ...(SLACK_API_URL ? { slackApiUrl: SLACK_API_URL } : {}),
+    ...deps.slackClientOptions,
+    logger: blog,
+  };
+
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  let sideServer: Server | undefined;
+  if (appToken) {
+    // Socket Mode (development): Slack traffic over a websocket, our HTTP routes on our own server.
+    receiver = new SocketModeReceiver({ appToken, logger: blog });
+  } else {
+    if (!signingSecret) throw new Error('SLACK_SIGNING_SECRET is required to serve Slack over HTTP');
+    receiver = new HTTPReceiver({
+      signingSecret,
+      logger: blog,
+      // ack() answers the HTTP request at once; work continues after (Slack's 3-second rule).
+      processBeforeResponse: false,
+      customRoutes: routes.map((r) => ({ path: r.path, method: r.method, handler: (req, res) => void r.handler(req, res) })),
+    });
+  }
+  const bolt = new App({ token, receiver, convoStore: false, logger: blog, clientOptions });
+  registerSlack(bolt, { config, db, clock, logger });
+  bolt.error(async (err) => {
+    logger.error({ err }, 'unhandled Slack listener error');
+  });
+
+  return {
+    bolt,
+    metrics,
+    async start(port) {
+      if (receiver instanceof HTTPReceiver) {
+        const server = (await receiver.start(port)) as Server;
+        return { port: (server.address() as AddressInfo).port };
+      }
+      await receiver.start();
+      sideServer = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const route = routes.find((r) => r.path === url.pathname && r.method === req.method);
+        if (!route) return sendJson(res, 404, { error: 'not found' });
+        void route.handler(req, res);
+      });
+      const srv = sideServer;
+      await new Promise<void>((resolve) => srv.listen(port, resolve));
+      return { port: (srv.address() as AddressInfo).port };
+    },
+    async stop() {
+      await receiver.stop();
+      if (sideServer) await new Promise<void>((resolve) => sideServer?.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { type CommandHelp, helpBlocks, problemBlocks } from './help.js';
