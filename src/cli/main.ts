@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { connect, migrateToLatest } from '../db/index.js';
 import { isUserError, newErrorId } from '../util/index.js';
-import { runDemo } from './demo.js';
+import { runDemo } from './demo/index.js';
 import { out } from './output.js';
 
 interface CliCommand {
