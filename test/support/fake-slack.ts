@@ -389,7 +389,7 @@ async function parseBody(req: IncomingMessage, raw: Buffer, url: URL): Promise<P
       encoding = 'form';
     }
   }
-  decodeJsonFields(fields);
+
   return { fields, encoding };
 }
 
