@@ -389,7 +389,7 @@ async function parseBody(req: IncomingMessage, raw: Buffer, url: URL): Promise<P
       encoding = 'form';
     }
   }
-
+  decodeJsonFields(fields);
   return { fields, encoding };
 }
 
@@ -948,7 +948,8 @@ class FakeSlackServer implements FakeSlack {
     const view = this.requireView(args);
     if (view['type'] !== 'modal') fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] view.type must be modal'] } });
     const id = this.nextId('V');
-    const previous = method === 'views.push' ? ([...this.views.values()].at(-1)?.id ?? null) : null;
+    const modals = [...this.views.values()].filter((v) => v.view['type'] === 'modal');
+    const previous = method === 'views.push' ? (modals.at(-1)?.id ?? null) : null;
     const stored = this.storeView(view, id, previous ?? id, previous);
     return okReply({ view: this.viewBody(stored) });
   }

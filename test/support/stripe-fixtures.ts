@@ -247,7 +247,7 @@ export function subscriptionItem(input: SubscriptionItemInput = {}): Stripe.Subs
 }
 
 export interface SubscriptionInput extends Partial<Omit<Stripe.Subscription, 'items'>> {
-  /** Full items; when absent one item is built from `price` / `quantity` / the period shorthands. */
+  /** Full items (their `subscription` is set to this one); when absent one item is built from the shorthands. */
   items?: Stripe.SubscriptionItem[];
   /** Shorthand: the single item's price, e.g. `{ unit_amount: 4900, interval: 'year' }`. */
   price?: PriceInput;
@@ -264,7 +264,7 @@ export function subscription(input: SubscriptionInput = {}): Stripe.Subscription
   const created = overrides.created ?? FIXTURE_NOW;
   const status = overrides.status ?? 'active';
   const itemList =
-    items ??
+    items?.map((item) => ({ ...item, subscription: id })) ??
     [
       subscriptionItem({
         subscription: id,

@@ -1,0 +1,69 @@
+import { normalizeCurrency } from '../money/index.js';
+import { type GenericMapping, type LedgerConfig, ledgerConfigSchema } from './config-schema.js';
+import { type DateParser, compileDateFormats } from './dates.js';
+import { ReferenceExtractor } from './references.js';
+
+/** A generic mapping with its date format compiled. */
+export interface CompiledMapping {
+  name: string;
+  mapping: GenericMapping;
+  dates: DateParser;
+}
+
+/** `LedgerConfig` with everything a per-row path needs compiled once. */
+export interface CompiledLedgerConfig {
+  defaultCurrency: string;
+  decimalSeparator: '.' | ',';
+  /** Lower-cased currency name or code → ISO code. */
+  currencyNames: ReadonlyMap<string, string>;
+  dates: { quickbooks: DateParser; xero: DateParser; netsuite: DateParser };
+  references: ReferenceExtractor;
+  quickbooksCreditNormal: readonly RegExp[];
+  mappings: ReadonlyMap<string, CompiledMapping>;
+}
+
+/**
+ * Names NetSuite and others print in a currency column. NetSuite's currency records are named by the
+ * account owner; these are the names it ships with.
+ */
+const BUILT_IN_CURRENCY_NAMES: ReadonlyArray<readonly [string, string]> = [
+  ['us dollar', 'USD'],
+  ['usa', 'USD'],
+  ['u.s. dollar', 'USD'],
+  ['euro', 'EUR'],
+  ['british pound', 'GBP'],
+  ['pound sterling', 'GBP'],
+  ['canadian dollar', 'CAD'],
+  ['australian dollar', 'AUD'],
+  ['japanese yen', 'JPY'],
+  ['yen', 'JPY'],
+  ['swiss franc', 'CHF'],
+];
+
+const cache = new WeakMap<LedgerConfig, CompiledLedgerConfig>();
+
+export function compileLedgerConfig(config: LedgerConfig = ledgerConfigSchema.parse({})): CompiledLedgerConfig {
+  const hit = cache.get(config);
+  if (hit) return hit;
+  const currencyNames = new Map<string, string>(BUILT_IN_CURRENCY_NAMES);
+  for (const [name, code] of Object.entries(config.currencyAliases)) currencyNames.set(name.trim().toLowerCase(), normalizeCurrency(code));
+  const mappings = new Map<string, CompiledMapping>();
+  for (const [name, mapping] of Object.entries(config.generic.mappings)) {
+    mappings.set(name, { name, mapping, dates: compileDateFormats([mapping.dateFormat]) });
+  }
+  const compiled: CompiledLedgerConfig = {
+    defaultCurrency: normalizeCurrency(config.defaultCurrency),
+    decimalSeparator: config.decimalSeparator,
+    currencyNames,
+    dates: {
+      quickbooks: compileDateFormats(config.dateFormats.quickbooks),
+      xero: compileDateFormats(config.dateFormats.xero),
+      netsuite: compileDateFormats(config.dateFormats.netsuite),
+    },
+    references: new ReferenceExtractor(config.referencePatterns),
+    quickbooksCreditNormal: config.quickbooks.creditNormalAccounts.map((p) => new RegExp(p)),
+    mappings,
+  };
+  cache.set(config, compiled);
+  return compiled;
+}

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { dateFormatProblem } from './dates.js';
+import { DEFAULT_INVOICE_NUMBER_PATTERNS, DEFAULT_STRIPE_ID_PATTERNS, referencePatternProblem } from './references.js';
+
+/**
+ * The `ledger:` section of billops.yml. Every key is optional; `ledgerConfigSchema.parse({})` gives the
+ * defaults. Example:
+ *
+ * ```yaml
+ * ledger:
+ *   defaultCurrency: USD
+ *   decimalSeparator: "."
+ *   dateFormats:
+ *     quickbooks: [MM/DD/YYYY]
+ *     xero: [DD MMM YYYY]
+ *     netsuite: [M/D/YYYY]
+ *   referencePatterns:
+ *     stripeIds: ['\b(?:in|ch|re|py|po|txn|cus|cn|pi|dp|du)_[0-9A-Za-z]{14,}\b']
+ *     invoiceNumbers: ['\b(?=[0-9A-Z]*[A-Z])[0-9A-Z]{3,12}-\d{4,}(?:-\d{4,})?\b']
+ *   quickbooks:
+ *     creditNormalAccounts: ['^Subscription Revenue$']
+ *   generic:
+ *     mappings:
+ *       datev:
+ *         delimiter: ";"
+ *         skipRows: 1
+ *         date: Belegdatum
+ *         dateFormat: DD.MM.YYYY
+ *         decimalSeparator: ","
+ *         amount: Betrag
+ *         currency: Währung
+ *         account: Konto
+ *         reference: Belegfeld 1
+ *         memo: Buchungstext
+ * ```
+ */
+
+const currencyCode = z
+  .string()
+  .trim()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD, EUR, JPY'));
+
+const decimalSeparator = z.enum(['.', ','], { error: 'expected "." (1,234.56) or "," (1.234,56)' });
+
+const dateFormat = z
+  .string()
+  .trim()
+  .superRefine((s, ctx) => {
+    const problem = dateFormatProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const dateFormatList = z.array(dateFormat).min(1, 'list at least one date format');
+
+const referencePattern = z.string().superRefine((s, ctx) => {
+  const problem = referencePatternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A column of the file, by its header text (compared without case and surrounding spaces). */
+const column = z.string().trim().min(1, 'column name is empty');
+
+export const genericMappingSchema = z
+  .strictObject({
+    /** Column holding the posting date. */
+    date: column,
+    dateFormat: dateFormat.default('YYYY-MM-DD'),
+    /** One signed amount column (debit positive) … */
+    amount: column.optional(),
+    /** … or separate debit and credit columns. */
+    debit: column.optional(),
+    credit: column.optional(),
+    /** Exports that show credits positive: flip every amount. */
+    invertSign: z.boolean().default(false),
+    /** Column with an ISO currency code; without it every row is in `defaultCurrency`. */
+    currency: column.optional(),
+    defaultCurrency: currencyCode.optional(),
+    /** Column naming the GL account; `defaultAccount` for single-account files. */
+    account: column.optional(),
+    defaultAccount: z.string().trim().min(1).optional(),
+    reference: column.optional(),
+    memo: column.optional(),
+    customer: column.optional(),
+    externalId: column.optional(),
+    transactionType: column.optional(),
+    /** Falls back to `ledger.decimalSeparator`. */
+    decimalSeparator: decimalSeparator.optional(),
+    delimiter: z.enum([',', ';', '\t', '|']).default(','),
+    /** Physical lines before the header row (titles); the header is searched for after them. */
+    skipRows: z.number().int().min(0).max(1000).default(0),
+  })
+  .superRefine((m, ctx) => {
+    const hasAmount = m.amount !== undefined;
+    const hasDebitCredit = m.debit !== undefined || m.credit !== undefined;
+    if (hasAmount === hasDebitCredit) {
+      ctx.addIssue({ code: 'custom', message: 'map either "amount" or both "debit" and "credit"', path: ['amount'] });
+    } else if (hasDebitCredit && (m.debit === undefined || m.credit === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'map both "debit" and "credit"', path: [m.debit === undefined ? 'debit' : 'credit'] });
+    }
+    if (m.account === undefined && m.defaultAccount === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'map an "account" column or set "defaultAccount"', path: ['account'] });
+    }
+  });
+
+const mappingName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'mapping names use letters, digits, "-" and "_" (at most 64)');
+
+export const ledgerConfigSchema = z.strictObject({
+  /** Currency of rows whose export has no currency column. */
+  defaultCurrency: currencyCode.default('USD'),
+  /** Decimal separator of QuickBooks, Xero and NetSuite amounts (generic mappings can override). */
+  decimalSeparator: decimalSeparator.default('.'),
+  /** Currency names some exports print instead of codes ("US Dollar" → USD); added to built-in names. */
+  currencyAliases: z.record(z.string().trim().min(1), currencyCode).default({}),
+  dateFormats: z
+    .strictObject({
+      quickbooks: dateFormatList.default(['MM/DD/YYYY']),
+      xero: dateFormatList.default(['DD MMM YYYY']),
+      netsuite: dateFormatList.default(['M/D/YYYY']),
+    })
+    .prefault({}),
+  /** Replace the defaults to recognise other id or invoice-number shapes. */
+  referencePatterns: z
+    .strictObject({
+      stripeIds: z.array(referencePattern).default([...DEFAULT_STRIPE_ID_PATTERNS]),
+      invoiceNumbers: z.array(referencePattern).default([...DEFAULT_INVOICE_NUMBER_PATTERNS]),
+    })
+    .prefault({}),
+  quickbooks: z
+    .strictObject({
+      /**
+       * Accounts (regular expressions on the account name) whose single Amount column the report shows
+       * credit-positive; their amounts are negated so every draft is debit-positive.
+       */
+      creditNormalAccounts: z.array(referencePattern).default([]),
+    })
+    .prefault({}),
+  generic: z
+    .strictObject({
+      mappings: z.record(mappingName, genericMappingSchema).default({}),
+    })
+    .prefault({}),
+});
+
+export type LedgerConfig = z.output<typeof ledgerConfigSchema>;
+export type LedgerConfigInput = z.input<typeof ledgerConfigSchema>;
+export type GenericMapping = z.output<typeof genericMappingSchema>;
