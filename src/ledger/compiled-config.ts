@@ -41,8 +41,10 @@ const BUILT_IN_CURRENCY_NAMES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 const cache = new WeakMap<LedgerConfig, CompiledLedgerConfig>();
+let defaults: LedgerConfig | undefined;
 
-export function compileLedgerConfig(config: LedgerConfig = ledgerConfigSchema.parse({})): CompiledLedgerConfig {
+/** Compiled once per config object (the app parses billops.yml once). */
+export function compileLedgerConfig(config: LedgerConfig = (defaults ??= ledgerConfigSchema.parse({}))): CompiledLedgerConfig {
   const hit = cache.get(config);
   if (hit) return hit;
   const currencyNames = new Map<string, string>(BUILT_IN_CURRENCY_NAMES);

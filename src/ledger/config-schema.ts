@@ -103,9 +103,7 @@ export const genericMappingSchema = z
     }
   });
 
-const mappingName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'mapping names use letters, digits, "-" and "_" (at most 64)');
+const MAPPING_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export const ledgerConfigSchema = z.strictObject({
   /** Currency of rows whose export has no currency column. */
@@ -139,7 +137,16 @@ export const ledgerConfigSchema = z.strictObject({
     .prefault({}),
   generic: z
     .strictObject({
-      mappings: z.record(mappingName, genericMappingSchema).default({}),
+      mappings: z
+        .record(z.string(), genericMappingSchema)
+        .superRefine((mappings, ctx) => {
+          for (const name of Object.keys(mappings)) {
+            if (!MAPPING_NAME.test(name)) {
+              ctx.addIssue({ code: 'custom', message: 'mapping names use letters, digits, "-" and "_" (at most 64)', path: [name] });
+            }
+          }
+        })
+        .default({}),
     })
     .prefault({}),
 });

@@ -48,7 +48,7 @@ function describe(err: CsvError): string {
 }
 
 /**
- * Records of a CSV byte stream with the physical line each starts on. Blank lines are records too
+ * Records of a CSV byte stream, in batches, with the physical line each starts on. Blank lines are records too
  * (`['']`), so every physical line belongs to exactly one record and the next record starts one line
  * after the last line break inside this one.
  *
@@ -56,7 +56,7 @@ function describe(err: CsvError): string {
  * inside a quoted field as two lines, which puts every later line number off by one per such memo —
  * and Excel-saved exports are full of them.
  */
-export async function* readCsvRecords(source: AsyncIterable<Buffer | string>, delimiter: string): AsyncGenerator<CsvRecord> {
+export async function* readCsvRecords(source: AsyncIterable<Buffer | string>, delimiter: string): AsyncGenerator<CsvRecord[]> {
   const parser = parse({
     bom: true,
     delimiter,
@@ -65,19 +65,57 @@ export async function* readCsvRecords(source: AsyncIterable<Buffer | string>, de
     skip_empty_lines: false,
     max_record_size: MAX_RECORD_CHARS,
   });
-  const feeding = pipeline(Readable.from(source, { objectMode: false }), parser);
-  // The pipeline's own rejection is reported through the parser's iterator below.
-  feeding.catch(() => undefined);
+  // The pipeline's own rejection is the parser's error, seen below.
+  pipeline(Readable.from(source, { objectMode: false }), parser).catch(() => undefined);
+  // Not `for await (… of parser)`: Node's stream iterator discards records still buffered once the
+  // stream errors, and csv-parse reports an unclosed quote only at the end — so a small file would
+  // lose the good rows before the bad one.
+  let failure: unknown;
+  let finished = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  parser.on('readable', notify);
+  parser.on('end', () => {
+    finished = true;
+    notify();
+  });
+  parser.on('error', (err) => {
+    failure = err;
+    notify();
+  });
+  parser.on('close', () => {
+    finished = true;
+    notify();
+  });
   let next = 1;
   try {
-    for await (const fields of parser as AsyncIterable<string[]>) {
-      const line = next;
-      next = line + 1 + breaksIn(fields);
-      yield { fields, line };
+    for (;;) {
+      // Hand out whatever is parsed as one batch: one await per chunk of input, not per row.
+      let batch: CsvRecord[] | null = null;
+      for (let fields = parser.read() as string[] | null; fields !== null; fields = parser.read() as string[] | null) {
+        const line = next;
+        next = line + 1 + breaksIn(fields);
+        (batch ??= []).push({ fields, line });
+      }
+      if (batch !== null) {
+        yield batch;
+        continue;
+      }
+      if (failure !== undefined) {
+        if (failure instanceof CsvError) {
+          throw new CsvSyntaxError(next, `line ${next}: the file is not valid CSV from here on: ${describe(failure)}`, { cause: failure });
+        }
+        throw failure;
+      }
+      if (finished) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
-  } catch (err) {
-    if (err instanceof CsvError) throw new CsvSyntaxError(next, `line ${next}: the file is not valid CSV from here on: ${describe(err)}`, { cause: err });
-    throw err;
   } finally {
     parser.destroy();
   }

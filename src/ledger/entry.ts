@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ReferenceExtractor } from './references.js';
 import type { GlEntryDraft, GlEntryFields, GlSourceSystem } from './types.js';
 
@@ -59,6 +59,23 @@ export class OccurrenceCounter {
   }
 }
 
+/**
+ * Two independent 32-bit FNV-1a-style hashes of the content, for counting occurrences only (the key
+ * itself is sha256). 64 bits: a false match among a million rows has odds of about 1 in 36 million, and
+ * would cost one row its ordinal, not its key's uniqueness.
+ */
+export function fingerprint(s: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return [a >>> 0, (b ^ (a >>> 13)) >>> 0];
+}
+
 /** Line endings inside quoted memos differ between CRLF and LF copies of the same export. */
 const CR = /\r\n?/g;
 
@@ -89,11 +106,8 @@ export class EntryFactory {
       `${this.source}\x1f${f.date}\x1f${f.account}\x1f${f.amountMinor}\x1f${f.currency}\x1f${f.reference ?? ''}` +
       `\x1f${f.memo ?? ''}\x1f${f.customerName ?? ''}\x1f${f.externalId ?? ''}\x1f${f.transactionType ?? ''}` +
       `\x1f${f.accountingPeriod ?? ''}`;
-    const hash = createHash('sha256').update(content);
-    const keyed = hash.copy();
-    const digest = hash.digest();
-    const ordinal = this.seen.next(digest.readUInt32BE(0), digest.readUInt32BE(4));
-    const lineKey = keyed.update(`\x1f${ordinal}`).digest('hex');
+    const ordinal = this.seen.next(...fingerprint(content));
+    const lineKey = hash('sha256', `${content}\x1f${ordinal}`, 'hex');
     const refs = this.references.extract(f.reference, f.memo);
     return {
       kind: 'entry',

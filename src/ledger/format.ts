@@ -19,4 +19,8 @@ export interface GlFormatHandler {
   /** Lenient: with `--format`, the header has what this format needs to read rows. */
   accepts(h: HeaderCells): boolean;
   createRowParser(h: HeaderCells, ctx: RowParserContext): RowParser;
+  /** Generic mappings: the mapped columns this header lacks, to point at in an error. */
+  missingColumns?(h: HeaderCells): string[];
+  /** Generic mappings: how many columns are mapped. */
+  readonly columnCount?: number;
 }

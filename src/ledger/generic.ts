@@ -57,6 +57,8 @@ export function genericFormat(m: CompiledMapping): GlFormatHandler {
     isHeader: (h) => missingMappedColumns(m, h).length === 0,
     accepts: (h) => missingMappedColumns(m, h).length === 0,
     createRowParser: (h, ctx) => new GenericRows(m, h, ctx),
+    missingColumns: (h) => missingMappedColumns(m, h),
+    columnCount: columns.length,
   };
 }
 

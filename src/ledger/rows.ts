@@ -1,8 +1,31 @@
-import { MoneyError, ledgerAmountToMinor, normalizeCurrency } from '../money/index.js';
+import { MoneyError, currencyExponent, ledgerAmountToMinor, normalizeCurrency } from '../money/index.js';
 import type { CompiledLedgerConfig } from './compiled-config.js';
 import type { DateParser } from './dates.js';
 import type { EntryFactory } from './entry.js';
 import type { GlParseError, ParsedRow } from './types.js';
+
+const FAST_POINT = /^(-?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$/;
+const FAST_COMMA = /^(-?)(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?$/;
+const GROUPING = /[,.]/g;
+
+/**
+ * The shapes nearly every ledger cell has ("1234.50", "-1,234.56", "1.234,56"), read without the
+ * decimal arithmetic `ledgerAmountToMinor` does; the same result for every text it accepts (a property
+ * test holds it to that). Anything else — parentheses, symbols, too many decimals, huge values, garbage —
+ * returns null and goes through `ledgerAmountToMinor`, which owns the rules and the error messages.
+ */
+export function fastLedgerAmount(raw: string, exponent: number, decimalSeparator: '.' | ','): bigint | null {
+  const m = (decimalSeparator === '.' ? FAST_POINT : FAST_COMMA).exec(raw);
+  if (m === null) return null;
+  const whole = m[2] ?? '';
+  const frac = m[3] ?? '';
+  if (frac.length > exponent) return null;
+  const digits = (whole.length > 3 ? whole.replace(GROUPING, '') : whole) + frac.padEnd(exponent, '0');
+  // Up to 15 digits stays under MAX_MINOR_UNITS (10^15); longer goes the checked way.
+  if (digits.length > 15) return null;
+  const v = BigInt(digits);
+  return m[1] === '-' ? -v : v;
+}
 
 /** Returned by cell readers after they have pushed an error for the cell. */
 export const INVALID: unique symbol = Symbol('invalid');
@@ -109,6 +132,8 @@ export interface RowParser {
 export class CellReader {
   private readonly currencies = new Map<string, string | null>();
   private readonly amountExample: string;
+  private exponentOf = '';
+  private exponent = 2;
 
   constructor(
     private readonly header: readonly string[],
@@ -136,6 +161,12 @@ export class CellReader {
   amount(fields: readonly string[], i: number, currency: string, line: number, out: ParsedRow[]): bigint | null | Invalid {
     const raw = cell(fields, i);
     if (raw === '') return null;
+    if (currency !== this.exponentOf) {
+      this.exponent = currencyExponent(currency);
+      this.exponentOf = currency;
+    }
+    const fast = fastLedgerAmount(raw, this.exponent, this.decimalSeparator);
+    if (fast !== null) return fast;
     try {
       return ledgerAmountToMinor(raw, currency, { decimalSeparator: this.decimalSeparator });
     } catch (err) {

@@ -57,7 +57,12 @@ export const xeroFormat: GlFormatHandler = {
     );
   },
   accepts(h) {
-    return hasColumn(h, COLUMNS.date) && hasColumn(h, COLUMNS.debit) && hasColumn(h, COLUMNS.credit);
+    return (
+      hasColumn(h, COLUMNS.date) &&
+      hasColumn(h, COLUMNS.debit) &&
+      hasColumn(h, COLUMNS.credit) &&
+      hasColumn(h, [...COLUMNS.source, ...COLUMNS.description, ...COLUMNS.reference])
+    );
   },
   createRowParser(h, ctx) {
     return new XeroRows(h, ctx);
