@@ -1,0 +1,220 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/index.js';
+import { currencyExponent } from '../money/index.js';
+
+export interface DeriveOptions {
+  runId: bigint;
+  now: Date;
+  /** Reporting currency and rates (reporting units per unit) for severity. */
+  reportingCurrency: string;
+  fxRates: Record<string, string>;
+  /** The high-value threshold, in major units of the reporting currency. */
+  highValueMajor: string;
+  fxTolerancePercent: string;
+  timezone: string;
+}
+
+export interface DeriveResult {
+  opened: number;
+  reopened: number;
+  autoResolved: number;
+  updated: number;
+  active: number;
+}
+
+/**
+ * Turn the state after matching (and Stripe's own state) into the exception queue, set-based:
+ * compute every condition that holds now, each under a stable dedupe key; open the new ones, reopen
+ * auto-resolved ones that came back, auto-resolve the ones that no longer hold. An exception a person
+ * resolved stays resolved. Each transition is appended to the audit log in the same statement.
+ * Runs inside the reconcile transaction, after `runRules` (it reads the working tables).
+ */
+export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions): Promise<DeriveResult> {
+  const rates = { ...o.fxRates, [o.reportingCurrency]: '1' };
+  await sql`drop table if exists x_rates`.execute(trx);
+  await sql`create temp table x_rates (currency text primary key, rate numeric not null, exp int not null) on commit drop`.execute(trx);
+  const rows = Object.entries(rates).map(([c, r]) => sql`(${c}::text, ${r}::numeric, ${currencyExponent(c)}::int)`);
+  await sql`insert into x_rates values ${sql.join(rows)}`.execute(trx);
+  const today = sql`(${o.now}::timestamptz at time zone ${o.timezone})::date`;
+
+  await sql`drop table if exists x_cond`.execute(trx);
+  await sql`
+    create temp table x_cond on commit drop as
+    with
+    -- still unmatched after every rule (the working tables hold exactly those)
+    ub as (select * from w_bill),
+    ug as (select * from w_gl),
+    mism as (
+      select distinct on (b.id) b.id as bid, g.id as gid, b.key as bkey, g.key as gkey, b.amount as bamount, g.amount as gamount,
+        b.currency as bcur, g.currency as gcur, g.ref
+      from w_bill_ref b join w_gl_ref g on g.ref = b.ref and g.cls = b.cls
+      order by b.id, (g.currency = b.currency) desc, abs(g.amount - b.amount), g.key
+    ),
+    mism1 as (
+      -- one GL line explains at most one billing record
+      select * from (select m.*, row_number() over (partition by gid order by abs(gamount - bamount), bkey) as rn from mism m) x where rn = 1
+    ),
+    voided as (
+      select distinct on (g.id) g.id as gid, r.id as bid, r.stripe_id, r.refs[2] as number
+      from w_gl_ref g join recon_billing_records r on not r.active and r.status = 'void' and g.ref = any(r.refs)
+      order by g.id, r.id
+    ),
+    dup as (
+      -- the same posting (account, amount, currency, a shared reference) already sits in a match
+      select distinct on (g.id) g.id as gid, mm.match_id
+      from w_gl g
+      join gl_entries ge on ge.id = g.id
+      join gl_entries e2 on e2.account = ge.account and e2.amount = ge.amount and e2.currency = ge.currency and e2.id <> ge.id
+        and (e2.stripe_ids || e2.invoice_numbers) && (ge.stripe_ids || ge.invoice_numbers)
+      join recon_match_members mm on mm.side = 'gl' and mm.record_id = e2.id
+      join recon_matches rm on rm.id = mm.match_id and rm.rule_kind <> 'expected_gl_only'
+      where g.id not in (select gid from voided)
+      order by g.id, mm.match_id
+    ),
+    expected as (
+      select mm.record_id as gid from recon_match_members mm join recon_matches m on m.id = mm.match_id
+      where mm.side = 'gl' and m.rule_kind = 'expected_gl_only'
+    )
+    select 'amount_mismatch:' || m.bkey as dedupe_key, 'amount_mismatch' as kind, b.amount as amount, b.currency,
+      b.customer_id, rb.customer_name, b.id as billing_record_id, m.gid as gl_entry_id, rb.stripe_id, m.ref as reference,
+      b.d as since, jsonb_build_object('billing_amount', m.bamount::text, 'gl_amount', m.gamount::text, 'difference', (m.gamount - m.bamount)::text) as details
+    from mism1 m join ub b on b.id = m.bid join recon_billing_records rb on rb.id = b.id
+    where m.bcur = m.gcur
+    union all
+    select 'fx_variance_over_tolerance:' || m.bkey, 'fx_variance_over_tolerance', coalesce(b.settlement_amount, b.amount),
+      coalesce(b.settlement_currency, b.currency), b.customer_id, rb.customer_name, b.id, m.gid, rb.stripe_id, m.ref, b.d,
+      jsonb_build_object('billing_amount', m.bamount::text, 'billing_currency', m.bcur, 'gl_amount', m.gamount::text, 'gl_currency', m.gcur,
+        'settlement_amount', b.settlement_amount::text, 'settlement_currency', b.settlement_currency, 'tolerance_percent', ${o.fxTolerancePercent}::text)
+    from mism1 m join ub b on b.id = m.bid join recon_billing_records rb on rb.id = b.id
+    where m.bcur <> m.gcur
+    union all
+    select 'void_not_reflected:' || g.key, 'void_not_reflected', g.amount, g.currency, rb.customer_id, rb.customer_name, v.bid, g.id,
+      v.stripe_id, coalesce(v.number, v.stripe_id), g.d, jsonb_build_object('account', g.account, 'invoice_status', 'void')
+    from voided v join ug g on g.id = v.gid join recon_billing_records rb on rb.id = v.bid
+    union all
+    select 'duplicate_in_gl:' || g.key, 'duplicate_in_gl', g.amount, g.currency, null, g.cname, null, g.id, null,
+      (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'duplicate_of_match', d.match_id::text)
+    from dup d join ug g on g.id = d.gid
+    where g.id not in (select gid from mism1)
+    union all
+    select 'missing_in_gl:' || b.key, 'missing_in_gl', b.amount, b.currency, b.customer_id, rb.customer_name, b.id, null, rb.stripe_id,
+      rb.refs[1], b.d, jsonb_build_object('billing_kind', b.kind, 'account_class', b.cls)
+    from ub b join recon_billing_records rb on rb.id = b.id
+    where b.id not in (select bid from mism1)
+    union all
+    select 'missing_in_billing:' || g.key, 'missing_in_billing', g.amount, g.currency, null, g.cname, null, g.id, null,
+      (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'memo', g.memo)
+    from ug g
+    where g.id not in (select gid from mism1) and g.id not in (select gid from voided) and g.id not in (select gid from dup)
+      and g.id not in (select gid from expected)
+    union all
+    select 'failed_payment:' || i.id, 'failed_payment', i.amount_remaining, upper(i.currency), i.customer_id, coalesce(i.customer_name, cu.name),
+      rb.id, null, i.id, i.number, (coalesce(i.due_date, i.finalized_at, i.created) at time zone ${o.timezone})::date,
+      jsonb_build_object('attempt_count', i.attempt_count, 'next_payment_attempt', i.next_payment_attempt, 'due_date', i.due_date)
+    from stripe_invoices i
+    left join stripe_customers cu on cu.id = i.customer_id
+    left join recon_billing_records rb on rb.record_key = 'invoice:' || i.id
+    where i.status = 'open' and i.attempt_count > 0 and coalesce(i.due_date, i.finalized_at, i.created) < ${o.now}
+    union all
+    select 'dispute_open:' || d.id, 'dispute_open', d.amount, upper(d.currency), c.customer_id, cu.name, rb.id, null, d.id, d.charge_id,
+      (d.created at time zone ${o.timezone})::date,
+      jsonb_build_object('reason', d.reason, 'status', d.status, 'evidence_due_by', d.evidence_due_by)
+    from stripe_disputes d
+    left join stripe_charges c on c.id = d.charge_id
+    left join stripe_customers cu on cu.id = c.customer_id
+    left join recon_billing_records rb on rb.record_key = 'dispute:' || d.id
+    where d.status in ('needs_response', 'under_review', 'warning_needs_response', 'warning_under_review')`.execute(trx);
+
+  // severity from the amount in the reporting currency and the age in days
+  await sql`
+    alter table x_cond add column severity text;
+    `.execute(trx);
+  await sql`
+    update x_cond c set severity = case
+      when s.major >= ${o.highValueMajor}::numeric then 'critical'
+      when s.major >= ${o.highValueMajor}::numeric / 5 or s.age > 30 then 'high'
+      when s.major >= ${o.highValueMajor}::numeric / 50 or s.age > 7 or s.major is null then 'medium'
+      else 'low' end
+    from (
+      select x.dedupe_key, abs(x.amount)::numeric / power(10, r.exp) * r.rate as major, ${today} - x.since as age
+      from x_cond x left join x_rates r on r.currency = x.currency
+    ) s where s.dedupe_key = c.dedupe_key`.execute(trx);
+
+  const summary = (kind: string) => sql`
+    case ${sql.raw(kind)}
+      when 'missing_in_gl' then 'Stripe has it, the GL does not'
+      when 'missing_in_billing' then 'The GL has it, Stripe does not'
+      when 'amount_mismatch' then 'Stripe and the GL disagree on the amount'
+      when 'void_not_reflected' then 'Invoice voided in Stripe, still posted in the GL'
+      when 'duplicate_in_gl' then 'Posted twice in the GL'
+      when 'fx_variance_over_tolerance' then 'GL booked at a rate outside the FX tolerance'
+      when 'failed_payment' then 'Open invoice past due with failed payment attempts'
+      when 'dispute_open' then 'Open dispute'
+    end`;
+
+  // new conditions open; ones that were auto-resolved and came back reopen; data refreshes in place
+  const upserted = await sql<{ id: bigint; inserted: boolean; reopened: boolean; status: string }>`
+    with prev as (
+      select e.dedupe_key, e.status from exceptions e join x_cond c using (dedupe_key)
+    ), up as (
+      insert into exceptions as e (dedupe_key, kind, status, severity, amount, currency, customer_id, customer_name,
+        billing_record_id, gl_entry_id, stripe_id, reference, summary, details, first_seen_run, last_seen_run, opened_at, updated_at)
+      select c.dedupe_key, c.kind, 'open', c.severity, c.amount, c.currency, c.customer_id, c.customer_name,
+        c.billing_record_id, c.gl_entry_id, c.stripe_id, c.reference, ${summary('c.kind')}, c.details, ${o.runId}, ${o.runId}, ${o.now}, ${o.now}
+      from x_cond c
+      on conflict (dedupe_key) do update set
+        status = case when e.status = 'auto_resolved' then 'reopened' else e.status end,
+        severity = excluded.severity, amount = excluded.amount, currency = excluded.currency,
+        customer_id = excluded.customer_id, customer_name = excluded.customer_name,
+        billing_record_id = excluded.billing_record_id, gl_entry_id = excluded.gl_entry_id,
+        stripe_id = excluded.stripe_id, reference = excluded.reference, details = excluded.details,
+        last_seen_run = excluded.last_seen_run, updated_at = excluded.updated_at,
+        version = e.version + 1
+      where e.status = 'auto_resolved'
+         or (e.status <> 'resolved' and (e.severity, e.amount, e.currency, e.customer_id, e.customer_name, e.billing_record_id,
+               e.gl_entry_id, e.stripe_id, e.reference, e.details)
+             is distinct from (excluded.severity, excluded.amount, excluded.currency, excluded.customer_id, excluded.customer_name,
+               excluded.billing_record_id, excluded.gl_entry_id, excluded.stripe_id, excluded.reference, excluded.details))
+      returning e.id, e.dedupe_key, e.kind, e.status, e.amount, e.currency, (xmax = 0) as inserted
+    ), changed as (
+      -- every sub-statement sees the table as it was before this statement: prev is the old status
+      select up.*, (prev.status = 'auto_resolved') as reopened from up left join prev using (dedupe_key)
+    ), audit as (
+      insert into audit_log (occurred_at, actor_kind, actor_id, action, entity_type, entity_id, before, after, source, context)
+      select ${o.now}, 'system', 'reconcile', case when up.inserted then 'exception.opened' else 'exception.reopened' end,
+        'exception', up.id::text,
+        case when up.inserted then null else jsonb_build_object('status', 'auto_resolved') end,
+        jsonb_build_object('status', up.status, 'kind', up.kind, 'amount', up.amount::text, 'currency', up.currency),
+        'scheduler', jsonb_build_object('run_id', ${o.runId}::text)
+      from changed up where up.inserted or up.reopened
+    )
+    select id, inserted, coalesce(reopened, false) as reopened, status from changed`.execute(trx);
+
+  // conditions that no longer hold: the matching found the counterpart, Stripe moved on
+  const resolved = await sql<{ id: bigint }>`
+    with gone as (
+      update exceptions e set status = 'auto_resolved', resolved_at = ${o.now}, resolved_by = 'billops', updated_at = ${o.now},
+        version = e.version + 1, last_seen_run = ${o.runId}
+      where e.status in ('open', 'assigned', 'snoozed', 'reopened')
+        and not exists (select 1 from x_cond c where c.dedupe_key = e.dedupe_key)
+      returning e.id, e.kind
+    ), audit as (
+      insert into audit_log (occurred_at, actor_kind, actor_id, action, entity_type, entity_id, before, after, source, context)
+      select ${o.now}, 'system', 'reconcile', 'exception.auto_resolved', 'exception', gone.id::text,
+        jsonb_build_object('status', 'open'), jsonb_build_object('status', 'auto_resolved', 'kind', gone.kind),
+        'scheduler', jsonb_build_object('run_id', ${o.runId}::text)
+      from gone
+    )
+    select id from gone`.execute(trx);
+
+  const active = await sql<{ n: bigint }>`select count(*) as n from exceptions where status in ('open', 'assigned', 'snoozed', 'reopened')`.execute(trx);
+  const opened = upserted.rows.filter((r) => r.inserted).length;
+  const reopened = upserted.rows.filter((r) => r.reopened).length;
+  return {
+    opened,
+    reopened,
+    autoResolved: resolved.rows.length,
+    updated: upserted.rows.length - opened - reopened,
+    active: Number(active.rows[0]?.n ?? 0n),
+  };
+}

@@ -1,0 +1,14 @@
+export {
+  BILLING_KINDS,
+  ACCOUNT_CLASS_OF,
+  DEFAULT_RULES,
+  type BillingKind,
+  type MatchRule,
+  type MatchingConfig,
+  matchingSchema,
+  ruleSchema,
+  rulesHash,
+} from './rules.js';
+export { refreshBillingRecords } from './billing-records.js';
+export { type RuleResult, globsToLike } from './engine.js';
+export { type ReconcileOptions, type ReconcileSummary, type OutcomeTotals, reconcile, highValueMajor } from './run.js';
