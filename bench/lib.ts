@@ -25,7 +25,21 @@ export async function createBenchDb(label: string): Promise<BenchDb> {
   await admin.end();
   const u = new URL(base);
   u.pathname = `/${name}`;
-  const db = await connect({ url: u.toString(), poolSize: 10, applicationName: `billops-bench-${label}` });
+  const db = await connect({
+    url: u.toString(),
+    poolSize: 10,
+    applicationName: `billops-bench-${label}`,
+    // BENCH_SLOW_MS=200 prints every statement slower than that, to find where the time goes
+    ...(process.env.BENCH_SLOW_MS
+      ? {
+          log: (e: import('kysely').LogEvent) => {
+            if (e.queryDurationMillis >= Number(process.env.BENCH_SLOW_MS)) {
+              process.stderr.write(`  [${e.queryDurationMillis.toFixed(0)} ms] ${e.query.sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+            }
+          },
+        }
+      : {}),
+  });
   await migrateToLatest(db.db);
   return {
     ...db,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, type KyselyConfig, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './types.js';
@@ -40,6 +40,8 @@ export interface ConnectOptions {
   poolSize?: number;
   /** Application name shown in pg_stat_activity. */
   applicationName?: string;
+  /** Kysely's query log hook (benchmarks use it to find slow statements). */
+  log?: KyselyConfig['log'];
 }
 
 export async function connect(opts: ConnectOptions): Promise<Db> {
@@ -53,7 +55,7 @@ export async function connect(opts: ConnectOptions): Promise<Db> {
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(opts.log ? { log: opts.log } : {}) });
     return {
       db,
       kind: 'pg',
@@ -77,7 +79,7 @@ export async function connect(opts: ConnectOptions): Promise<Db> {
     },
   });
   await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(opts.log ? { log: opts.log } : {}) });
   return {
     db,
     kind: 'pglite',

@@ -44,11 +44,13 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     -- still unmatched after every rule (the working tables hold exactly those)
     ub as (select * from w_bill),
     ug as (select * from w_gl),
+    expected as (select unnest(gl_ids) as gid from recon_matches where rule_kind = 'expected_gl_only'),
     mism as (
-      select distinct on (b.id) b.id as bid, g.id as gid, b.key as bkey, g.key as gkey, b.amount as bamount, g.amount as gamount,
+      select distinct on (b.id) b.id as bid, g.id as gid, wb.key as bkey, wg.key as gkey, b.amount as bamount, g.amount as gamount,
         b.currency as bcur, g.currency as gcur, g.ref
       from w_bill_ref b join w_gl_ref g on g.ref = b.ref and g.cls = b.cls
-      order by b.id, (g.currency = b.currency) desc, abs(g.amount - b.amount), g.key
+      join w_bill wb on wb.id = b.id join w_gl wg on wg.id = g.id
+      order by b.id, (g.currency = b.currency) desc, abs(g.amount - b.amount), wg.key
     ),
     mism1 as (
       -- one GL line explains at most one billing record
@@ -60,20 +62,17 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
       order by g.id, r.id
     ),
     dup as (
-      -- the same posting (account, amount, currency, a shared reference) already sits in a match
-      select distinct on (g.id) g.id as gid, mm.match_id
+      -- the same posting (account, amount, currency, a shared reference) is already matched: the
+      -- other copy is not among the open GL lines
+      select distinct on (g.id) g.id as gid, e2.id as other_id
       from w_gl g
       join gl_entries ge on ge.id = g.id
       join gl_entries e2 on e2.account = ge.account and e2.amount = ge.amount and e2.currency = ge.currency and e2.id <> ge.id
         and (e2.stripe_ids || e2.invoice_numbers) && (ge.stripe_ids || ge.invoice_numbers)
-      join recon_match_members mm on mm.side = 'gl' and mm.record_id = e2.id
-      join recon_matches rm on rm.id = mm.match_id and rm.rule_kind <> 'expected_gl_only'
       where g.id not in (select gid from voided)
-      order by g.id, mm.match_id
-    ),
-    expected as (
-      select mm.record_id as gid from recon_match_members mm join recon_matches m on m.id = mm.match_id
-      where mm.side = 'gl' and m.rule_kind = 'expected_gl_only'
+        and not exists (select 1 from w_gl o where o.id = e2.id)
+        and not exists (select 1 from expected x where x.gid = e2.id)
+      order by g.id, e2.line_key
     )
     select 'amount_mismatch:' || m.bkey as dedupe_key, 'amount_mismatch' as kind, b.amount as amount, b.currency,
       b.customer_id, rb.customer_name, b.id as billing_record_id, m.gid as gl_entry_id, rb.stripe_id, m.ref as reference,
@@ -93,7 +92,7 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     from voided v join ug g on g.id = v.gid join recon_billing_records rb on rb.id = v.bid
     union all
     select 'duplicate_in_gl:' || g.key, 'duplicate_in_gl', g.amount, g.currency, null, g.cname, null, g.id, null,
-      (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'duplicate_of_match', d.match_id::text)
+      (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'duplicate_of', (select source_file || ':' || source_line from gl_entries where id = d.other_id))
     from dup d join ug g on g.id = d.gid
     where g.id not in (select gid from mism1)
     union all

@@ -10,5 +10,5 @@ export {
   rulesHash,
 } from './rules.js';
 export { refreshBillingRecords } from './billing-records.js';
-export { type RuleResult, globsToLike } from './engine.js';
+export { Engine, type RuleResult, globsToLike } from './engine.js';
 export { type ReconcileOptions, type ReconcileSummary, type OutcomeTotals, reconcile, highValueMajor } from './run.js';

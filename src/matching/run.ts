@@ -6,7 +6,7 @@ import { deriveExceptions, type DeriveResult } from '../exceptions/derive.js';
 import { convertMinor, minorToDecimal, parseUserAmount } from '../money/index.js';
 import type { Clock } from '../util/index.js';
 import { refreshBillingRecords } from './billing-records.js';
-import { type RuleResult, prepareWorkingSet, runRules } from './engine.js';
+import { Engine, type RuleResult } from './engine.js';
 import { type MatchingConfig, rulesHash } from './rules.js';
 
 /** Arbitrary fixed key: one reconcile at a time across every replica. */
@@ -52,12 +52,10 @@ export function highValueMajor(file: BillopsFile): string {
   return minorToDecimal(minor, reporting);
 }
 
-async function totals(trx: Kysely<Database>, query: ReturnType<typeof sql>): Promise<OutcomeTotals> {
-  const rows = await sql<{ currency: string; n: bigint; total: string }>`
-    select currency, count(*) as n, sum(amount)::text as total from (${query}) q group by currency order by currency`.execute(trx);
+function totalsOf(rows: ReadonlyArray<{ currency: string; n: bigint; total: string }>): OutcomeTotals {
   const amounts: Record<string, string> = {};
   let count = 0;
-  for (const r of rows.rows) {
+  for (const r of rows) {
     amounts[r.currency] = r.total;
     count += Number(r.n);
   }
@@ -87,35 +85,36 @@ export async function reconcile(db: Kysely<Database>, o: ReconcileOptions): Prom
 
       // A billing record that changed since it was matched (voided, amount corrected) no longer
       // vouches for its match: dissolve it so both sides compete again.
-      const dissolved = await sql<{ id: bigint; rule_name: string }>`
-        with changed as (
-          select distinct mm.match_id from recon_match_members mm
-          join w_refreshed r on r.id = mm.record_id and mm.side = 'billing'
-        ), del as (
-          delete from recon_match_members mm using changed c where mm.match_id = c.match_id returning mm.match_id
-        )
-        delete from recon_matches m using changed c where m.id = c.match_id returning m.id, m.rule_name`.execute(trx);
-      if (dissolved.rows.length > 0) {
-        await recordAudit(
-          trx,
-          {
-            actor: o.actor,
-            action: 'matches.dissolved',
-            entity: { type: 'reconciliation_run', id: runId.toString() },
-            before: { matches: dissolved.rows.map((r) => r.id.toString()) },
-            source: o.source,
-          },
-          o.clock,
-        );
+      const refreshedAny = await sql<{ n: bigint }>`select count(*) as n from w_refreshed`.execute(trx);
+      if ((refreshedAny.rows[0]?.n ?? 0n) > 0n) {
+        const dissolved = await sql<{ id: bigint; rule_name: string }>`
+          delete from recon_matches m
+          where m.billing_count > 0 and exists (select 1 from w_refreshed r where r.id = any(m.billing_ids))
+          returning m.id, m.rule_name`.execute(trx);
+        if (dissolved.rows.length > 0) {
+          await recordAudit(
+            trx,
+            {
+              actor: o.actor,
+              action: 'matches.dissolved',
+              entity: { type: 'reconciliation_run', id: runId.toString() },
+              before: { matches: dissolved.rows.map((r) => ({ id: r.id.toString(), rule: r.rule_name })) },
+              source: o.source,
+            },
+            o.clock,
+          );
+        }
       }
 
-      await prepareWorkingSet(trx, o.matching, { from: o.from, to: o.to });
       const now = o.clock.now();
-      const rules = await runRules(trx, runId, o.matching, {
+      const engine = new Engine(trx, o.matching, { from: o.from, to: o.to }, {
+        id: runId,
         now,
         fxRates: o.file.org.fx_rates,
         reportingCurrency: o.file.org.reporting_currency,
       });
+      await engine.prepare();
+      const rules = await engine.runAll();
       const exceptions = await deriveExceptions(trx, {
         runId,
         now,
@@ -126,35 +125,22 @@ export async function reconcile(db: Kysely<Database>, o: ReconcileOptions): Prom
         timezone: o.file.org.timezone,
       });
 
-      const inScopeBilling = o.from || o.to
-        ? sql`and b.occurred_on between ${o.from ?? '0001-01-01'}::date and ${o.to ?? '9999-12-31'}::date`
-        : sql``;
-      const inScopeGl = o.from || o.to
-        ? sql`and g.entry_date between ${o.from ?? '0001-01-01'}::date and ${o.to ?? '9999-12-31'}::date`
-        : sql``;
-      const matchedBilling = sql`
-        select b.amount, b.currency from recon_billing_records b
-        where b.active ${inScopeBilling} and exists (select 1 from recon_match_members mm where mm.side = 'billing' and mm.record_id = b.id)`;
-      const billingOnly = sql`
-        select b.amount, b.currency from recon_billing_records b
-        where b.active ${inScopeBilling} and not exists (select 1 from recon_match_members mm where mm.side = 'billing' and mm.record_id = b.id)`;
-      const glWithMatch = (cond: ReturnType<typeof sql>) => sql`
-        select g.amount, g.currency from gl_entries g
-        left join recon_match_members mm on mm.side = 'gl' and mm.record_id = g.id
-        left join recon_matches m on m.id = mm.match_id
-        where g.id in (select id from w_gl union select record_id from recon_match_members where side = 'gl') ${inScopeGl} and ${cond}`;
+      // This run's picture: what was open at the start either matched now or is still open.
+      const matched = await engine.matchedTotals();
+      const open = async (table: 'w_bill' | 'w_gl') =>
+        (
+          await sql<{ currency: string; n: bigint; total: string }>`
+            select currency, count(*) as n, sum(amount)::text as total from ${sql.table(table)}
+            group by currency order by currency`.execute(trx)
+        ).rows;
       const summary: ReconcileSummary = {
         runId,
         rulesHash: hash,
         durationMs: 0,
         refreshed,
         rules,
-        billing: { matched: await totals(trx, matchedBilling), billingOnly: await totals(trx, billingOnly) },
-        gl: {
-          matched: await totals(trx, glWithMatch(sql`m.rule_kind is not null and m.rule_kind <> 'expected_gl_only'`)),
-          glOnly: await totals(trx, glWithMatch(sql`m.id is null`)),
-          expected: await totals(trx, glWithMatch(sql`m.rule_kind = 'expected_gl_only'`)),
-        },
+        billing: { matched: totalsOf(matched.billing), billingOnly: totalsOf(await open('w_bill')) },
+        gl: { matched: totalsOf(matched.gl), glOnly: totalsOf(await open('w_gl')), expected: totalsOf(matched.expected) },
         exceptions,
       };
       summary.durationMs = Math.round(performance.now() - t0);
