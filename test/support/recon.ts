@@ -56,9 +56,9 @@ export async function insertBillingRecords(db: Kysely<Database>, rows: readonly 
 export async function insertGlEntries(db: Kysely<Database>, rows: readonly GlRow[], file = 'test.csv'): Promise<void> {
   if (rows.length === 0) return;
   const imp = await sql<{ id: bigint }>`
-    insert into gl_imports (source_system, file_name, sha256, size_bytes, rows_read, entries_new, entries_existing, accounts,
+    insert into gl_imports (source_system, file_name, sha256, size_bytes, rows_read, entries_new, entries_existing, accounts, account_count,
       totals, imported_by, imported_via, imported_at, duration_ms)
-    values ('generic', ${file}, md5(random()::text) || md5(random()::text), 0, ${rows.length}, ${rows.length}, 0, '{}', '{}', 'test', 'cli', now(), 0)
+    values ('generic', ${file}, md5(random()::text) || md5(random()::text), 0, ${rows.length}, ${rows.length}, 0, '{}', 0, '{}', 'test', 'cli', now(), 0)
     returning id`.execute(db);
   const importId = imp.rows[0]?.id;
   const values = rows.map(
