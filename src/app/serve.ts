@@ -1,16 +1,19 @@
 import { loadConfig } from '../config/index.js';
 import { connect, migrateToLatest } from '../db/index.js';
+import { createStripeIngest } from '../stripe/index.js';
 import { createLogger } from '../util/index.js';
 import { createBillopsApp } from './server.js';
 
-/** `billops serve`: migrate, listen, and shut down cleanly on SIGTERM / SIGINT. */
+/** `billops serve`: migrate, listen, run the Stripe queue worker, and shut down cleanly on SIGTERM / SIGINT. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.env.LOG_LEVEL);
   const db = await connect({ url: config.env.DATABASE_URL, dataDir: `${config.env.BILLOPS_DATA_DIR}/pgdata` });
   await migrateToLatest(db.db);
-  const app = createBillopsApp({ config, db, logger });
+  const stripe = createStripeIngest({ config, db, logger });
+  const app = createBillopsApp({ config, db, logger, routes: stripe.routes });
   const { port } = await app.start(config.env.PORT);
+  stripe.start();
   logger.info({ port, database: db.kind, config: config.filePath ?? '(defaults)' }, 'billops is listening');
 
   let stopping = false;
@@ -25,6 +28,8 @@ export async function serve(): Promise<void> {
     force.unref();
     try {
       await app.stop();
+      // Webhooks already answered are committed; let the worker finish the events it holds.
+      await stripe.stop();
       await db.close();
       logger.info('stopped');
       process.exitCode = 0;

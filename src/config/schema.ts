@@ -1,5 +1,7 @@
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { matchingSchema } from '../matching/rules.js';
+import { ledgerConfigSchema } from '../ledger/config-schema.js';
 
 /** Cron expression, 5 or 6 fields (node-cron accepts seconds as an optional first field). */
 const cron = z
@@ -92,12 +94,36 @@ export const schedulesSchema = z
   })
   .strict();
 
+/** The webhook event queue (every replica runs a worker). */
+export const stripeQueueSchema = z
+  .object({
+    /** Events claimed per round trip. */
+    batch_size: z.number().int().min(1).max(500).default(50),
+    /** Claim loops per replica. */
+    concurrency: z.number().int().min(1).max(16).default(2),
+    /** Sleep when the queue is empty. */
+    poll_interval_ms: z.number().int().min(10).max(60_000).default(500),
+    /** Lease on a claimed event; a crashed replica's events are retried after it. */
+    visibility_timeout_seconds: z.number().int().min(5).max(3600).default(60),
+    /** Attempts before an event is dead-lettered (status `failed`). */
+    max_attempts: z.number().int().min(1).max(100).default(10),
+  })
+  .strict();
+
 export const stripeSchema = z
   .object({
     /** Pinned API version the webhook endpoint is created with; empty means the account default. */
     api_version: z.string().optional(),
+    /** Stripe API base URL, for a proxy; default Stripe's own. */
+    api_url: z.url({ protocol: /^https?$/ }).optional(),
     webhook_tolerance_seconds: z.number().int().min(1).max(3600).default(300),
     backfill_page_size: z.number().int().min(1).max(100).default(100),
+    /** A 429 during the backfill is waited out (exponential backoff) this many times in a row. */
+    backfill_rate_limit_retries: z.number().int().min(0).max(20).default(8),
+    /** stripe-node's own retries of network errors, 409 and 5xx. */
+    max_network_retries: z.number().int().min(0).max(10).default(2),
+    request_timeout_seconds: z.number().int().min(1).max(600).default(30),
+    queue: stripeQueueSchema.default(stripeQueueSchema.parse({})),
   })
   .strict();
 
@@ -110,7 +136,11 @@ export const billopsFileSchema = z
     thresholds: thresholdsSchema.default(thresholdsSchema.parse({})),
     schedules: schedulesSchema.default(schedulesSchema.parse({})),
     stripe: stripeSchema.default(stripeSchema.parse({})),
+    matching: matchingSchema.default(matchingSchema.parse({})),
+    ledger: ledgerConfigSchema.default(ledgerConfigSchema.parse({})),
   })
-  .strict();
+  .strict()
+  // GL rows without a currency column are in the books' currency unless ledger.default_currency says otherwise.
+  .transform((f) => ({ ...f, ledger: { ...f.ledger, default_currency: f.ledger.default_currency ?? f.org.functional_currency } }));
 
 export type BillopsFile = z.infer<typeof billopsFileSchema>;

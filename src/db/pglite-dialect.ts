@@ -76,7 +76,7 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite | PGliteTransaction) {}
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const res = await this.pglite.query<R>(compiled.sql, [...compiled.parameters], { rowMode: 'object' });
-    const command = /^\s*(insert|update|delete|merge)/i.exec(compiled.sql)?.[1];
+    const command = /^\s*(insert|update|delete|merge|with)/i.exec(compiled.sql)?.[1];
     return {
       rows: res.rows,
       ...(command && res.affectedRows !== undefined ? { numAffectedRows: BigInt(res.affectedRows) } : {}),

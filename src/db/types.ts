@@ -1,4 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { StripeTables } from '../stripe/tables.js';
+import type { LedgerTables } from '../ledger/tables.js';
 
 /** A column Postgres fills (default / identity) that is read back as T. */
 export type Defaulted<T> = ColumnType<T, T | undefined, T>;
@@ -27,6 +29,6 @@ export interface AuditLogTable {
  * Every table, as Kysely sees it. Each capability declares its own table interfaces in its folder
  * and they are joined here.
  */
-export interface Database {
+export interface Database extends StripeTables, LedgerTables {
   audit_log: AuditLogTable;
 }

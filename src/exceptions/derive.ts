@@ -50,7 +50,8 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
         b.currency as bcur, g.currency as gcur, g.ref
       from w_bill_ref b join w_gl_ref g on g.ref = b.ref and g.cls = b.cls
       join w_bill wb on wb.id = b.id join w_gl wg on wg.id = g.id
-      order by b.id, (g.currency = b.currency) desc, abs(g.amount - b.amount), wg.key
+      -- g.ref last: a GL line sharing two references with the record must name the same one every run
+      order by b.id, (g.currency = b.currency) desc, abs(g.amount - b.amount), wg.key, g.ref
     ),
     mism1 as (
       -- one GL line explains at most one billing record
@@ -91,9 +92,9 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
       v.stripe_id, coalesce(v.number, v.stripe_id), g.d, jsonb_build_object('account', g.account, 'invoice_status', 'void')
     from voided v join ug g on g.id = v.gid join recon_billing_records rb on rb.id = v.bid
     union all
-    select 'duplicate_in_gl:' || g.key, 'duplicate_in_gl', g.amount, g.currency, null, g.cname, null, g.id, null,
+    select 'duplicate_in_gl:' || g.key, 'duplicate_in_gl', g.amount, g.currency, null, ge.customer_name, null, g.id, null,
       (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'duplicate_of', (select source_file || ':' || source_line from gl_entries where id = d.other_id))
-    from dup d join ug g on g.id = d.gid
+    from dup d join ug g on g.id = d.gid join gl_entries ge on ge.id = g.id
     where g.id not in (select gid from mism1)
     union all
     select 'missing_in_gl:' || b.key, 'missing_in_gl', b.amount, b.currency, b.customer_id, rb.customer_name, b.id, null, rb.stripe_id,
@@ -101,9 +102,9 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     from ub b join recon_billing_records rb on rb.id = b.id
     where b.id not in (select bid from mism1)
     union all
-    select 'missing_in_billing:' || g.key, 'missing_in_billing', g.amount, g.currency, null, g.cname, null, g.id, null,
+    select 'missing_in_billing:' || g.key, 'missing_in_billing', g.amount, g.currency, null, ge.customer_name, null, g.id, null,
       (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'memo', g.memo)
-    from ug g
+    from ug g join gl_entries ge on ge.id = g.id
     where g.id not in (select gid from mism1) and g.id not in (select gid from voided) and g.id not in (select gid from dup)
       and g.id not in (select gid from expected)
     union all
@@ -191,16 +192,33 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
 
   // conditions that no longer hold: the matching found the counterpart, Stripe moved on
   const resolved = await sql<{ id: bigint }>`
-    with gone as (
-      update exceptions e set status = 'auto_resolved', resolved_at = ${o.now}, resolved_by = 'billops', updated_at = ${o.now},
-        version = e.version + 1, last_seen_run = ${o.runId}
+    with old as (
+      -- locked and read first: the audit entry says what the status was (open, assigned, snoozed, reopened)
+      select e.id, e.status from exceptions e
       where e.status in ('open', 'assigned', 'snoozed', 'reopened')
         and not exists (select 1 from x_cond c where c.dedupe_key = e.dedupe_key)
-      returning e.id, e.kind
+        -- A run limited by --from / --to only looked at records in its window: an exception about a
+        -- record it never considered (still active and unmatched, but not among the open records)
+        -- has not been explained, so it stays as it is. Stripe-state kinds do not depend on the window.
+        and (e.kind in ('failed_payment', 'dispute_open') or (
+          not exists (
+            select 1 from recon_billing_records b
+            where b.id = e.billing_record_id and b.active
+              and not exists (select 1 from w_done_b d where d.id = b.id) and not exists (select 1 from w_bill w where w.id = b.id))
+          and not exists (
+            select 1 from gl_entries g join w_acct a on a.account = g.account
+            where g.id = e.gl_entry_id
+              and not exists (select 1 from w_done_g d where d.id = g.id) and not exists (select 1 from w_gl w where w.id = g.id))))
+      for update
+    ), gone as (
+      update exceptions e set status = 'auto_resolved', resolved_at = ${o.now}, resolved_by = 'billops', updated_at = ${o.now},
+        version = e.version + 1, last_seen_run = ${o.runId}
+      from old where e.id = old.id and e.status in ('open', 'assigned', 'snoozed', 'reopened')
+      returning e.id, e.kind, old.status as before_status
     ), audit as (
       insert into audit_log (occurred_at, actor_kind, actor_id, action, entity_type, entity_id, before, after, source, context)
       select ${o.now}, 'system', 'reconcile', 'exception.auto_resolved', 'exception', gone.id::text,
-        jsonb_build_object('status', 'open'), jsonb_build_object('status', 'auto_resolved', 'kind', gone.kind),
+        jsonb_build_object('status', gone.before_status), jsonb_build_object('status', 'auto_resolved', 'kind', gone.kind),
         'scheduler', jsonb_build_object('run_id', ${o.runId}::text)
       from gone
     )

@@ -40,6 +40,9 @@ const BUILT_IN_CURRENCY_NAMES: ReadonlyArray<readonly [string, string]> = [
   ['swiss franc', 'CHF'],
 ];
 
+/** Currency of rows without one when the ledger section is used on its own (billops.yml fills in org.functional_currency). */
+const FALLBACK_CURRENCY = 'USD';
+
 const cache = new WeakMap<LedgerConfig, CompiledLedgerConfig>();
 let defaults: LedgerConfig | undefined;
 
@@ -48,22 +51,25 @@ export function compileLedgerConfig(config: LedgerConfig = (defaults ??= ledgerC
   const hit = cache.get(config);
   if (hit) return hit;
   const currencyNames = new Map<string, string>(BUILT_IN_CURRENCY_NAMES);
-  for (const [name, code] of Object.entries(config.currencyAliases)) currencyNames.set(name.trim().toLowerCase(), normalizeCurrency(code));
+  for (const [name, code] of Object.entries(config.currency_aliases)) currencyNames.set(name.trim().toLowerCase(), normalizeCurrency(code));
   const mappings = new Map<string, CompiledMapping>();
   for (const [name, mapping] of Object.entries(config.generic.mappings)) {
-    mappings.set(name, { name, mapping, dates: compileDateFormats([mapping.dateFormat]) });
+    mappings.set(name, { name, mapping, dates: compileDateFormats([mapping.date_format]) });
   }
   const compiled: CompiledLedgerConfig = {
-    defaultCurrency: normalizeCurrency(config.defaultCurrency),
-    decimalSeparator: config.decimalSeparator,
+    defaultCurrency: normalizeCurrency(config.default_currency ?? FALLBACK_CURRENCY),
+    decimalSeparator: config.decimal_separator,
     currencyNames,
     dates: {
-      quickbooks: compileDateFormats(config.dateFormats.quickbooks),
-      xero: compileDateFormats(config.dateFormats.xero),
-      netsuite: compileDateFormats(config.dateFormats.netsuite),
+      quickbooks: compileDateFormats(config.date_formats.quickbooks),
+      xero: compileDateFormats(config.date_formats.xero),
+      netsuite: compileDateFormats(config.date_formats.netsuite),
     },
-    references: new ReferenceExtractor(config.referencePatterns),
-    quickbooksCreditNormal: config.quickbooks.creditNormalAccounts.map((p) => new RegExp(p)),
+    references: new ReferenceExtractor({
+      stripeIds: config.reference_patterns.stripe_ids,
+      invoiceNumbers: config.reference_patterns.invoice_numbers,
+    }),
+    quickbooksCreditNormal: config.quickbooks.credit_normal_accounts.map((p) => new RegExp(p)),
     mappings,
   };
   cache.set(config, compiled);

@@ -8,25 +8,25 @@ import { DEFAULT_INVOICE_NUMBER_PATTERNS, DEFAULT_STRIPE_ID_PATTERNS, referenceP
  *
  * ```yaml
  * ledger:
- *   defaultCurrency: USD
- *   decimalSeparator: "."
- *   dateFormats:
+ *   default_currency: USD            # absent → org.functional_currency (filled in by billopsFileSchema)
+ *   decimal_separator: "."
+ *   date_formats:
  *     quickbooks: [MM/DD/YYYY]
  *     xero: [DD MMM YYYY]
  *     netsuite: [M/D/YYYY]
- *   referencePatterns:
- *     stripeIds: ['\b(?:in|ch|re|py|po|txn|cus|cn|pi|dp|du)_[0-9A-Za-z]{14,}\b']
- *     invoiceNumbers: ['\b(?=[0-9A-Z]*[A-Z])[0-9A-Z]{3,12}-\d{4,}(?:-\d{4,})?\b']
+ *   reference_patterns:
+ *     stripe_ids: ['\b(?:in|ch|re|py|po|txn|cus|cn|pi|dp|du)_[0-9A-Za-z]{14,}\b']
+ *     invoice_numbers: ['\b(?=[0-9A-Z]*[A-Z])[0-9A-Z]{3,12}-\d{4,}(?:-\d{4,})?\b']
  *   quickbooks:
- *     creditNormalAccounts: ['^Subscription Revenue$']
+ *     credit_normal_accounts: ['^Subscription Revenue$']
  *   generic:
  *     mappings:
  *       datev:
  *         delimiter: ";"
- *         skipRows: 1
+ *         skip_rows: 1
  *         date: Belegdatum
- *         dateFormat: DD.MM.YYYY
- *         decimalSeparator: ","
+ *         date_format: DD.MM.YYYY
+ *         decimal_separator: ","
  *         amount: Betrag
  *         currency: Währung
  *         account: Konto
@@ -65,30 +65,30 @@ export const genericMappingSchema = z
   .strictObject({
     /** Column holding the posting date. */
     date: column,
-    dateFormat: dateFormat.default('YYYY-MM-DD'),
+    date_format: dateFormat.default('YYYY-MM-DD'),
     /** One signed amount column (debit positive) … */
     amount: column.optional(),
     /** … or separate debit and credit columns. */
     debit: column.optional(),
     credit: column.optional(),
     /** Exports that show credits positive: flip every amount. */
-    invertSign: z.boolean().default(false),
-    /** Column with an ISO currency code; without it every row is in `defaultCurrency`. */
+    invert_sign: z.boolean().default(false),
+    /** Column with an ISO currency code; without it every row is in `default_currency`. */
     currency: column.optional(),
-    defaultCurrency: currencyCode.optional(),
-    /** Column naming the GL account; `defaultAccount` for single-account files. */
+    default_currency: currencyCode.optional(),
+    /** Column naming the GL account; `default_account` for single-account files. */
     account: column.optional(),
-    defaultAccount: z.string().trim().min(1).optional(),
+    default_account: z.string().trim().min(1).optional(),
     reference: column.optional(),
     memo: column.optional(),
     customer: column.optional(),
-    externalId: column.optional(),
-    transactionType: column.optional(),
-    /** Falls back to `ledger.decimalSeparator`. */
-    decimalSeparator: decimalSeparator.optional(),
+    external_id: column.optional(),
+    transaction_type: column.optional(),
+    /** Falls back to `ledger.decimal_separator`. */
+    decimal_separator: decimalSeparator.optional(),
     delimiter: z.enum([',', ';', '\t', '|']).default(','),
     /** Physical lines before the header row (titles); the header is searched for after them. */
-    skipRows: z.number().int().min(0).max(1000).default(0),
+    skip_rows: z.number().int().min(0).max(1000).default(0),
   })
   .superRefine((m, ctx) => {
     const hasAmount = m.amount !== undefined;
@@ -98,21 +98,24 @@ export const genericMappingSchema = z
     } else if (hasDebitCredit && (m.debit === undefined || m.credit === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'map both "debit" and "credit"', path: [m.debit === undefined ? 'debit' : 'credit'] });
     }
-    if (m.account === undefined && m.defaultAccount === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'map an "account" column or set "defaultAccount"', path: ['account'] });
+    if (m.account === undefined && m.default_account === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'map an "account" column or set "default_account"', path: ['account'] });
     }
   });
 
 const MAPPING_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export const ledgerConfigSchema = z.strictObject({
-  /** Currency of rows whose export has no currency column. */
-  defaultCurrency: currencyCode.default('USD'),
+  /**
+   * Currency of rows whose export has no currency column. Left undefined when absent, so that
+   * billopsFileSchema can fill in `org.functional_currency`; the parsers fall back to USD on their own.
+   */
+  default_currency: currencyCode.optional(),
   /** Decimal separator of QuickBooks, Xero and NetSuite amounts (generic mappings can override). */
-  decimalSeparator: decimalSeparator.default('.'),
+  decimal_separator: decimalSeparator.default('.'),
   /** Currency names some exports print instead of codes ("US Dollar" → USD); added to built-in names. */
-  currencyAliases: z.record(z.string().trim().min(1), currencyCode).default({}),
-  dateFormats: z
+  currency_aliases: z.record(z.string().trim().min(1), currencyCode).default({}),
+  date_formats: z
     .strictObject({
       quickbooks: dateFormatList.default(['MM/DD/YYYY']),
       xero: dateFormatList.default(['DD MMM YYYY']),
@@ -120,10 +123,10 @@ export const ledgerConfigSchema = z.strictObject({
     })
     .prefault({}),
   /** Replace the defaults to recognise other id or invoice-number shapes. */
-  referencePatterns: z
+  reference_patterns: z
     .strictObject({
-      stripeIds: z.array(referencePattern).default([...DEFAULT_STRIPE_ID_PATTERNS]),
-      invoiceNumbers: z.array(referencePattern).default([...DEFAULT_INVOICE_NUMBER_PATTERNS]),
+      stripe_ids: z.array(referencePattern).default([...DEFAULT_STRIPE_ID_PATTERNS]),
+      invoice_numbers: z.array(referencePattern).default([...DEFAULT_INVOICE_NUMBER_PATTERNS]),
     })
     .prefault({}),
   quickbooks: z
@@ -132,7 +135,7 @@ export const ledgerConfigSchema = z.strictObject({
        * Accounts (regular expressions on the account name) whose single Amount column the report shows
        * credit-positive; their amounts are negated so every draft is debit-positive.
        */
-      creditNormalAccounts: z.array(referencePattern).default([]),
+      credit_normal_accounts: z.array(referencePattern).default([]),
     })
     .prefault({}),
   generic: z

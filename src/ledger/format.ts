@@ -12,7 +12,7 @@ export interface GlFormatHandler {
   readonly signature: string;
   /** Field delimiter the layout always uses; undefined when it is sniffed from the file. */
   readonly delimiter?: string;
-  /** Lines at the top that are never the header (a mapping's `skipRows`). */
+  /** Lines at the top that are never the header (a mapping's `skip_rows`). */
   readonly skipLines?: number;
   /** Strict: the header is distinctive enough to pick this format without being told. */
   isHeader(h: HeaderCells): boolean;

@@ -26,9 +26,9 @@ import type { ParsedRow } from './types.js';
 
 const TOTAL = /^(?:total|subtotal|sub-total|grand total)\b/i;
 
-type MappedField = 'date' | 'amount' | 'debit' | 'credit' | 'currency' | 'account' | 'reference' | 'memo' | 'customer' | 'externalId' | 'transactionType';
+type MappedField = 'date' | 'amount' | 'debit' | 'credit' | 'currency' | 'account' | 'reference' | 'memo' | 'customer' | 'external_id' | 'transaction_type';
 const MAPPED_FIELDS: readonly MappedField[] = [
-  'date', 'amount', 'debit', 'credit', 'currency', 'account', 'reference', 'memo', 'customer', 'externalId', 'transactionType',
+  'date', 'amount', 'debit', 'credit', 'currency', 'account', 'reference', 'memo', 'customer', 'external_id', 'transaction_type',
 ];
 
 function mappedColumns(m: CompiledMapping): string[] {
@@ -53,7 +53,7 @@ export function genericFormat(m: CompiledMapping): GlFormatHandler {
     label: `generic mapping "${m.name}"`,
     signature: columns.join(', '),
     delimiter: m.mapping.delimiter,
-    skipLines: m.mapping.skipRows,
+    skipLines: m.mapping.skip_rows,
     isHeader: (h) => missingMappedColumns(m, h).length === 0,
     accepts: (h) => missingMappedColumns(m, h).length === 0,
     createRowParser: (h, ctx) => new GenericRows(m, h, ctx),
@@ -87,12 +87,12 @@ class GenericRows implements RowParser {
       reference: at('reference'),
       memo: at('memo'),
       customer: at('customer'),
-      externalId: at('externalId'),
-      transactionType: at('transactionType'),
+      external_id: at('external_id'),
+      transaction_type: at('transaction_type'),
     };
     this.amountColumns = this.c.amount >= 0 ? [this.c.amount] : [this.c.debit, this.c.credit];
-    this.reader = new CellReader(header.raw, ctx.config, m.mapping.decimalSeparator ?? ctx.config.decimalSeparator);
-    this.currency = ctx.currencyOverride ?? m.mapping.defaultCurrency ?? ctx.defaultCurrency;
+    this.reader = new CellReader(header.raw, ctx.config, m.mapping.decimal_separator ?? ctx.config.decimalSeparator);
+    this.currency = ctx.currencyOverride ?? m.mapping.default_currency ?? ctx.defaultCurrency;
   }
 
   row(fields: readonly string[], line: number, out: ParsedRow[]): void {
@@ -138,8 +138,8 @@ class GenericRows implements RowParser {
     let amount =
       c.amount >= 0 ? reader.amount(fields, c.amount, cur, line, out) : reader.debitCredit(fields, c.debit, c.credit, cur, line, out);
     if (date === null || currency === INVALID || amount === INVALID || amount === null) return;
-    if (this.m.mapping.invertSign) amount = -amount;
-    const account = cell(fields, c.account) || (this.m.mapping.defaultAccount ?? '');
+    if (this.m.mapping.invert_sign) amount = -amount;
+    const account = cell(fields, c.account) || (this.m.mapping.default_account ?? '');
     if (account === '') {
       out.push(rowError(line, reader.columnName(c.account), 'empty (expected the GL account of the row)'));
       return;
@@ -154,8 +154,8 @@ class GenericRows implements RowParser {
           reference: textOrNull(fields[c.reference]),
           memo: textOrNull(fields[c.memo]),
           customerName: textOrNull(fields[c.customer]),
-          externalId: textOrNull(fields[c.externalId]),
-          transactionType: textOrNull(fields[c.transactionType]),
+          externalId: textOrNull(fields[c.external_id]),
+          transactionType: textOrNull(fields[c.transaction_type]),
           accountingPeriod: null,
         },
         line,

@@ -25,6 +25,13 @@ export interface OpenedGlExport {
   rows: AsyncGenerator<ParsedRow, void, undefined>;
 }
 
+/** Like `OpenedGlExport`, with the rows handed out in batches (one per chunk of input). */
+export interface OpenedGlExportBatches {
+  detected: DetectedGlFormat;
+  /** Each batch is a fresh array the caller may keep. */
+  batches: AsyncGenerator<ParsedRow[], void, undefined>;
+}
+
 /** Bytes read up front to sniff the delimiter. */
 const SNIFF_BYTES = 64 * 1024;
 
@@ -34,10 +41,19 @@ const SNIFF_BYTES = 64 * 1024;
  * `GlImportError` here, before any row is produced.
  */
 export async function openGlExport(input: Readable, opts: ParseGlOptions = {}): Promise<OpenedGlExport> {
+  const { detected, batches } = await openGlExportBatches(input, opts);
+  return { detected, rows: flatten(batches) };
+}
+
+/**
+ * `openGlExport` for bulk loaders: rows come in batches, so a million-row file costs a few thousand
+ * awaits rather than a million.
+ */
+export async function openGlExportBatches(input: Readable, opts: ParseGlOptions = {}): Promise<OpenedGlExportBatches> {
   const run = readExport(input, opts, true);
   const first = await run.next();
-  if (first.done || !('format' in first.value)) throw new Error('GL export reader did not announce the format');
-  return { detected: first.value, rows: run as AsyncGenerator<ParsedRow, void, undefined> };
+  if (first.done || Array.isArray(first.value)) throw new Error('GL export reader did not announce the format');
+  return { detected: first.value, batches: run as AsyncGenerator<ParsedRow[], void, undefined> };
 }
 
 /**
@@ -47,19 +63,27 @@ export async function openGlExport(input: Readable, opts: ParseGlOptions = {}): 
  * row.
  */
 export function parseGlExport(input: Readable, opts: ParseGlOptions = {}): AsyncGenerator<ParsedRow, void, undefined> {
-  // One generator from bytes to drafts: every extra async layer costs a promise per row.
-  return readExport(input, opts, false) as AsyncGenerator<ParsedRow, void, undefined>;
+  return flatten(readExport(input, opts, false) as AsyncGenerator<ParsedRow[], void, undefined>);
 }
 
 /** Only the format: reads up to the header, then stops reading (and destroys) the input. */
 export async function detectGlFormat(input: Readable, opts: ParseGlOptions = {}): Promise<DetectedGlFormat> {
-  const { detected, rows } = await openGlExport(input, opts);
-  await rows.return(undefined);
+  const { detected, batches } = await openGlExportBatches(input, opts);
+  await batches.return(undefined);
   input.destroy();
   return detected;
 }
 
-async function* readExport(input: Readable, opts: ParseGlOptions, announce: boolean): AsyncGenerator<DetectedGlFormat | ParsedRow, void, undefined> {
+async function* flatten(batches: AsyncGenerator<ParsedRow[], void, undefined>): AsyncGenerator<ParsedRow, void, undefined> {
+  try {
+    for await (const batch of batches) yield* batch;
+  } finally {
+    await batches.return(undefined);
+  }
+}
+
+/** One generator from bytes to batches of drafts: every extra async layer costs a promise per chunk. */
+async function* readExport(input: Readable, opts: ParseGlOptions, announce: boolean): AsyncGenerator<DetectedGlFormat | ParsedRow[], void, undefined> {
   const config = compileLedgerConfig(opts.config);
   const { handlers, explicit } = candidateFormats(opts, config);
   const { head, source } = await peek(input, SNIFF_BYTES);
@@ -69,11 +93,11 @@ async function* readExport(input: Readable, opts: ParseGlOptions, announce: bool
     handlers.filter((h) => h.delimiter === undefined || h.delimiter === delimiter),
     explicit,
   );
-  const batches = readCsvRecords(source, delimiter);
+  const records = readCsvRecords(source, delimiter);
   let parser: RowParser | null = null;
-  const out: ParsedRow[] = [];
+  let out: ParsedRow[] = [];
   try {
-    for await (const batch of batches) {
+    for await (const batch of records) {
       for (const { fields, line } of batch) {
         if (parser !== null) {
           parser.row(fields, line, out);
@@ -94,21 +118,21 @@ async function* readExport(input: Readable, opts: ParseGlOptions, announce: bool
         }
       }
       if (out.length > 0) {
-        for (const r of out) yield r;
-        out.length = 0;
+        yield out;
+        out = [];
       }
     }
   } catch (err) {
     if (!(err instanceof CsvSyntaxError)) throw err;
     if (parser === null) throw new GlImportError(err.message, { cause: err });
     parser.end(out);
-    for (const r of out) yield r;
-    yield { kind: 'error', line: err.line, column: null, message: err.message };
+    out.push({ kind: 'error', line: err.line, column: null, message: err.message });
+    yield out;
     return;
   }
   if (parser === null) throw detector.failure();
   parser.end(out);
-  for (const r of out) yield r;
+  if (out.length > 0) yield out;
 }
 
 async function peek(input: Readable, bytes: number): Promise<{ head: string; source: AsyncIterable<Buffer | string> }> {

@@ -1,6 +1,6 @@
 /**
  * Stripe ids and invoice numbers inside GL memo and reference fields. Patterns come from billops.yml
- * as strings (`ledger.referencePatterns`); each is compiled once. A pattern with a capture group
+ * as strings (`ledger.reference_patterns`); each is compiled once. A pattern with a capture group
  * contributes group 1, otherwise the whole match.
  */
 

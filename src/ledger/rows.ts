@@ -210,7 +210,7 @@ export class CellReader {
     }
     if (code !== null) return code;
     out.push(
-      rowError(line, this.columnName(i), `"${raw}" is not a currency (expected a three-letter code such as USD, or a name listed in ledger.currencyAliases)`),
+      rowError(line, this.columnName(i), `"${raw}" is not a currency (expected a three-letter code such as USD, or a name listed in ledger.currency_aliases)`),
     );
     return INVALID;
   }

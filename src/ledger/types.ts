@@ -31,9 +31,9 @@ export interface GlEntryDraft extends GlEntryFields {
   /** 1-based physical line where the record starts, as a text editor numbers it. */
   lineNumber: number;
   /**
-   * Stable identity of the posting: sha256 over source system, normalized content and the occurrence
-   * ordinal of identical content in the file. Same file or an overlapping file → same keys; a row
-   * genuinely posted twice → two keys.
+   * Stable identity of the posting: sha256 over source system and normalized content, and for the
+   * second and later occurrences of identical content in the file, their ordinal too. Same file or an
+   * overlapping file → same keys; a row genuinely posted twice → two keys.
    */
   lineKey: string;
   /** Stripe object ids found in reference and memo (in_, ch_, re_, py_, po_, txn_, cus_, cn_, pi_, dp_, du_). */

@@ -51,9 +51,9 @@ describe('generic CSV with a named mapping', () => {
 
   it('uses the default currency, flips signs when asked, and falls back to a fixed account', async () => {
     const c = config({
-      defaultCurrency: 'CAD',
+      default_currency: 'CAD',
       generic: {
-        mappings: { bank: { date: 'Posted', dateFormat: 'MM/DD/YYYY', amount: 'Amount', invertSign: true, defaultAccount: 'Stripe Clearing CAD', memo: 'Details' } },
+        mappings: { bank: { date: 'Posted', date_format: 'MM/DD/YYYY', amount: 'Amount', invert_sign: true, default_account: 'Stripe Clearing CAD', memo: 'Details' } },
       },
     });
     const csv = ['Posted,Details,Amount', '09/03/2026,Payout po_1PxE5f6G7h8I9j0K1l2M3n4O,"2,500.00"', '09/04/2026,Fee,(1.50)'].join('\n');

@@ -64,10 +64,10 @@ export function config(input: LedgerConfigInput = {}) {
 export const FIXTURE_MAPPINGS = {
   'eu-journal': {
     delimiter: ';',
-    skipRows: 2,
+    skip_rows: 2,
     date: 'Buchungsdatum',
-    dateFormat: 'DD.MM.YYYY',
-    decimalSeparator: ',',
+    date_format: 'DD.MM.YYYY',
+    decimal_separator: ',',
     amount: 'Betrag',
     currency: 'Währung',
     account: 'Konto',
@@ -77,12 +77,12 @@ export const FIXTURE_MAPPINGS = {
   },
   'jp-ledger': {
     date: 'Date',
-    dateFormat: 'YYYY/MM/DD',
+    date_format: 'YYYY/MM/DD',
     debit: 'Debit',
     credit: 'Credit',
     account: 'Account',
     memo: 'Description',
     reference: 'Voucher',
-    defaultCurrency: 'JPY',
+    default_currency: 'JPY',
   },
 } satisfies NonNullable<NonNullable<LedgerConfigInput['generic']>['mappings']>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_MAPPINGS, bytes, collect, config, fixture, fixtureBytes } from './helpers.js';
 
-const cfg = config({ generic: { mappings: FIXTURE_MAPPINGS }, defaultCurrency: 'GBP' });
+const cfg = config({ generic: { mappings: FIXTURE_MAPPINGS }, default_currency: 'GBP' });
 
 describe('line keys', () => {
   it.each([

@@ -60,12 +60,12 @@ describe('NetSuite — transaction saved search', () => {
       '50010,9/12/2026,Sep 2026,Journal,JE1011,,10100 Operating Checking,a,10.00,,US Dollar,',
       '50010,9/12/2026,Sep 2026,Journal,JE1011,,11500 Stripe Clearing,b,,10.00,Peso Argentino,',
     ].join('\n');
-    const { entries, errors } = await collect(bytes(csv), { config: config({ currencyAliases: {} }) });
+    const { entries, errors } = await collect(bytes(csv), { config: config({ currency_aliases: {} }) });
     expect(entries.map((e) => e.currency)).toEqual(['USD']);
     expect(errors.map((e) => e.message)).toEqual([
-      'line 3, column "Currency": "Peso Argentino" is not a currency (expected a three-letter code such as USD, or a name listed in ledger.currencyAliases)',
+      'line 3, column "Currency": "Peso Argentino" is not a currency (expected a three-letter code such as USD, or a name listed in ledger.currency_aliases)',
     ]);
-    const aliased = await collect(bytes(csv), { config: config({ currencyAliases: { 'Peso Argentino': 'ARS' } }) });
+    const aliased = await collect(bytes(csv), { config: config({ currency_aliases: { 'Peso Argentino': 'ARS' } }) });
     expect(aliased.entries.map((e) => e.currency)).toEqual(['USD', 'ARS']);
   });
 

@@ -61,7 +61,7 @@ describe('QuickBooks Online — Transaction Detail by Account', () => {
 
   it('negates accounts configured as credit-normal, so their drafts are debit-positive too', async () => {
     const { at } = await collect(fixture('qbo-transaction-detail.csv'), {
-      config: config({ quickbooks: { creditNormalAccounts: ['^Subscription Revenue$'] } }),
+      config: config({ quickbooks: { credit_normal_accounts: ['^Subscription Revenue$'] } }),
     });
     expect(at(26).amountMinor).toBe(120000n);
     expect(at(16).amountMinor).toBe(120000n);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bytes, collect, config, fixture } from './helpers.js';
 
 describe('Xero — Account Transactions', () => {
-  const gbp = { config: config({ defaultCurrency: 'GBP' }) };
+  const gbp = { config: config({ default_currency: 'GBP' }) };
 
   it('reads each account block: heading row as account, Debit positive, Credit negative', async () => {
     const { entries, errors, at } = await collect(fixture('xero-account-transactions.csv'), gbp);

@@ -7,6 +7,9 @@ import { connect, migrateToLatest, migrationStatus } from '../../db/index.js';
 import { ManualClock, silentLogger } from '../../util/index.js';
 import { out } from '../output.js';
 import type { DemoContext, DemoStep } from './context.js';
+import { ledgerDemoStep } from './ledger.js';
+import { reconcileDemoStep } from './reconcile.js';
+import { stripeDemoStep } from './stripe.js';
 
 /** The demo month. Everything the demo loads is dated inside it, so every run prints the same. */
 export const DEMO_MONTH = { start: '2026-10-01', end: '2026-10-31' } as const;
@@ -15,7 +18,11 @@ export const DEMO_MONTH = { start: '2026-10-01', end: '2026-10-31' } as const;
  * Each capability adds one step, in the order billops' daily job runs them: ingest Stripe, import
  * the GL, reconcile, then what people see in Slack.
  */
-const steps: Array<{ title: string; run: DemoStep }> = [];
+const steps: Array<{ title: string; run: DemoStep }> = [
+  { title: 'Stripe ingest', run: stripeDemoStep },
+  { title: 'GL import', run: ledgerDemoStep },
+  { title: 'Reconcile', run: reconcileDemoStep },
+];
 
 export interface DemoOptions {
   dataDir?: string | undefined;

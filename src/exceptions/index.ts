@@ -1,0 +1,43 @@
+// Exception queue — public face: kinds and lifecycle, the set-based derivation reconcile runs, and
+// the service people use (list, assign, snooze, resolve, reopen, digest).
+export {
+  EXCEPTION_KINDS,
+  EXCEPTION_STATUSES,
+  ACTIVE_STATUSES,
+  SEVERITIES,
+  RESOLUTION_CODES,
+  KIND_LABELS,
+  type ExceptionKind,
+  type ExceptionStatus,
+  type Severity,
+  type ResolutionCode,
+} from './kinds.js';
+export { type DeriveOptions, type DeriveResult, deriveExceptions } from './derive.js';
+export {
+  type ExceptionListStatus,
+  type ListExceptionsQuery,
+  type FxOrdering,
+  type ExceptionView,
+  type ExceptionPage,
+  type TransitionOptions,
+  type AssignOptions,
+  type SnoozeOptions,
+  type ResolveOptions,
+  type ReopenOptions,
+  type KindSummary,
+  type ExceptionDigest,
+  LIST_STATUSES,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  MAX_NOTE_LENGTH,
+  MAX_SNOOZE_DAYS,
+  listExceptions,
+  getException,
+  parseExceptionId,
+  assign,
+  snooze,
+  resolve,
+  reopen,
+  exceptionDigest,
+  mention,
+} from './service.js';
