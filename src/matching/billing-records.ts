@@ -82,7 +82,7 @@ export async function refreshBillingRecords(db: Kysely<Database>, opts: { timezo
     left join stripe_balance_transactions bt on bt.id = c.balance_transaction_id
     left join stripe_invoices i on i.id = c.invoice_id
     left join stripe_customers cu on cu.id = c.customer_id
-    where (c.changed_at > ${since} or bt.changed_at > ${since})
+    where c.status in ('succeeded', 'pending') and (c.changed_at > ${since} or bt.changed_at > ${since})
     union all
     select 'refund:' || r.id, 'refund', r.id, 'clearing',
       array_remove(array[r.id, r.balance_transaction_id, r.charge_id], null),
