@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,31 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, connect } from '../../src/db/index.js';
 import { type TestDb, createTestDb, testDatabaseUrl } from '../support/db.js';
 import { fixturePath } from './helpers.js';
+import { runBillops } from '../support/cli.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `billops …` as a person runs it: its own process, exit code, stdout and stderr. */
-function billops(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/billops.mjs', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const billops = runBillops;
 
 describe('billops import gl (the real process)', () => {
   let dataDir: string;

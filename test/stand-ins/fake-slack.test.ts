@@ -124,7 +124,7 @@ describe('fake Slack Web API driven by the real WebClient', () => {
 
     const ok = await client().views.open({ trigger_id: 't.2', view: modalView('x'.repeat(24)) });
     expect(ok.view?.id).toMatch(/^V/);
-    expect(ok.view?.hash).toBeTruthy();
+    expect(ok.view?.hash).toMatch(/^\d+\.[0-9a-f]{8}$/);
     expect(ok.view?.callback_id).toBe('refund_modal');
   });
 
@@ -234,7 +234,7 @@ describe('fake Slack Web API driven by the real WebClient', () => {
 
   it('supports postEphemeral, update, delete, reactions.add and usergroups.users.list', async () => {
     const c = client();
-    expect((await c.chat.postEphemeral({ channel: 'C1', user: 'U1', text: 'only you' })).message_ts).toBeTruthy();
+    expect((await c.chat.postEphemeral({ channel: 'C1', user: 'U1', text: 'only you' })).message_ts).toMatch(/^\d+\.\d+$/);
     const posted = await c.chat.postMessage({ channel: 'C1', text: 'v1' });
     const ts = posted.ts ?? '';
     const updated = await c.chat.update({ channel: 'C1', ts, text: 'v2' });
