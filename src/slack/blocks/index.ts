@@ -8,3 +8,4 @@ export {
   glNotCsvBlocks,
   glFailedBlocks,
 } from './gl-import.js';
+export { ACTION, VIEW, exceptionActionButtons } from './ids.js';

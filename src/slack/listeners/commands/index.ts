@@ -2,6 +2,12 @@ import type { App } from '@slack/bolt';
 import type { SlackContext } from '../../context.js';
 import { type Subcommand, createBillingRouter } from './billing.js';
 
-export function register(app: App, ctx: SlackContext, subcommands: readonly Subcommand[] = []): void {
+/**
+ * Every `/billing` subcommand, in the order `help` lists them. Each lives in its own file in this
+ * folder and exports one `Subcommand`.
+ */
+export const SUBCOMMANDS: readonly Subcommand[] = [];
+
+export function register(app: App, ctx: SlackContext, subcommands: readonly Subcommand[] = SUBCOMMANDS): void {
   app.command(ctx.config.file.slack.command, createBillingRouter(ctx, subcommands));
 }
