@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/index.js';
 import { connect, migrateToLatest } from '../db/index.js';
+import { createScheduler, drainJobs } from '../jobs/index.js';
 import { createStripeIngest } from '../stripe/index.js';
 import { createLogger } from '../util/index.js';
 import { createBillopsApp } from './server.js';
@@ -14,7 +15,13 @@ export async function serve(): Promise<void> {
   const app = createBillopsApp({ config, db, logger, routes: stripe.routes });
   const { port } = await app.start(config.env.PORT);
   stripe.start();
-  logger.info({ port, database: db.kind, config: config.filePath ?? '(defaults)' }, 'billops is listening');
+  // Replicas with BILLOPS_SCHEDULER=off serve Slack and webhooks only; the others share the ticks.
+  const scheduler = config.env.BILLOPS_SCHEDULER === 'off' ? null : createScheduler(app.jobs);
+  scheduler?.start();
+  logger.info(
+    { port, database: db.kind, config: config.filePath ?? '(defaults)', scheduler: scheduler ? 'on' : 'off', replica: app.jobs.replicaId },
+    'billops is listening',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -28,6 +35,9 @@ export async function serve(): Promise<void> {
     force.unref();
     try {
       await app.stop();
+      // No new ticks; a running job is told to stop at a safe point and recorded as it ends.
+      await scheduler?.stop(15_000);
+      await drainJobs(app.jobs, 15_000);
       // Webhooks already answered are committed; let the worker finish the events it holds.
       await stripe.stop();
       await db.close();

@@ -4,7 +4,9 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, SocketModeRecei
 import type { WebClientOptions } from '@slack/web-api';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
+import { JOB_BODIES, type JobBodies, type Jobs, buildJobDefinitions, createJobs } from '../jobs/index.js';
 import { registerSlack } from '../slack/index.js';
+import { createStripeClient } from '../stripe/index.js';
 import { type Clock, type Logger, systemClock } from '../util/index.js';
 import { type HttpRoute, healthRoutes, instrument, sendJson } from './http-routes.js';
 import { type Metrics, createMetrics } from './metrics.js';
@@ -18,11 +20,17 @@ export interface AppDeps {
   slackClientOptions?: WebClientOptions;
   /** Routes contributed by capabilities (e.g. the Stripe webhook). */
   routes?: HttpRoute[];
+  /** What each job does; default `JOB_BODIES` (tests substitute bodies they control). */
+  jobBodies?: JobBodies;
+  /** Names this replica in job history; default BILLOPS_REPLICA_ID or `<hostname>:<pid>`. */
+  replicaId?: string;
 }
 
 export interface BillopsApp {
   bolt: App;
   metrics: Metrics;
+  /** Scheduled jobs and their runner, shared by Slack and the scheduler (`billops serve` starts it). */
+  jobs: Jobs;
   /** Start listening; resolves with the bound port (0 picks a free one). */
   start(port: number): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -75,7 +83,15 @@ export function createBillopsApp(deps: AppDeps): BillopsApp {
     });
   }
   const bolt = new App({ token, receiver, convoStore: false, logger: blog, clientOptions });
-  registerSlack(bolt, { config, db, clock, logger });
+  const jobs = createJobs({
+    db: db.db,
+    config,
+    clock,
+    logger,
+    ...(deps.replicaId ? { replicaId: deps.replicaId } : {}),
+    definitions: buildJobDefinitions({ config, slack: bolt.client, stripe: () => createStripeClient(config) }, deps.jobBodies ?? JOB_BODIES),
+  });
+  registerSlack(bolt, { config, db, clock, logger, jobs });
   bolt.error(async (err) => {
     logger.error({ err }, 'unhandled Slack listener error');
   });
@@ -83,6 +99,7 @@ export function createBillopsApp(deps: AppDeps): BillopsApp {
   return {
     bolt,
     metrics,
+    jobs,
     async start(port) {
       if (receiver instanceof HTTPReceiver) {
         const server = (await receiver.start(port)) as Server;

@@ -14,6 +14,10 @@ export const envSchema = z.object({
   SLACK_API_URL: z.url().optional(),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, 'must be a Stripe secret or restricted key').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, 'must start with whsec_').optional(),
+  /** `off` on replicas that serve Slack and webhooks but must not run scheduled jobs. */
+  BILLOPS_SCHEDULER: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('on'),
+  /** Names this replica in job history; default `<hostname>:<pid>` (the pod name on Kubernetes). */
+  BILLOPS_REPLICA_ID: z.string().min(1).max(200).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

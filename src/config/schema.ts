@@ -85,12 +85,22 @@ export const thresholdsSchema = z
   })
   .strict();
 
+/** A job's schedule, or `off` to keep it from running on a schedule (it can still be run by hand). */
+const schedule = z
+  .string()
+  .trim()
+  .superRefine((s, ctx) => {
+    if (s === 'off') return;
+    const res = cron.safeParse(s);
+    if (!res.success) for (const issue of res.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+  });
+
 export const schedulesSchema = z
   .object({
-    reconcile: cron.default('0 6 * * *'),
-    exception_digest: cron.default('30 8 * * 1-5'),
-    straggler_alerts: cron.default('0 10 * * 1-5'),
-    stripe_backfill: cron.default('15 */6 * * *'),
+    reconcile: schedule.default('0 6 * * *'),
+    exception_digest: schedule.default('30 8 * * 1-5'),
+    straggler_alerts: schedule.default('0 10 * * 1-5'),
+    stripe_backfill: schedule.default('15 */6 * * *'),
   })
   .strict();
 

@@ -44,7 +44,7 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     -- still unmatched after every rule (the working tables hold exactly those)
     ub as (select * from w_bill),
     ug as (select * from w_gl),
-    expected as (select unnest(gl_ids) as gid from recon_matches where rule_kind = 'expected_gl_only'),
+    expected as (select unnest(gl_ids) as gid from recon_match_groups where rule_kind = 'expected_gl_only'),
     mism as (
       select distinct on (b.id) b.id as bid, g.id as gid, wb.key as bkey, wg.key as gkey, b.amount as bamount, g.amount as gamount,
         b.currency as bcur, g.currency as gcur, g.ref
@@ -125,6 +125,8 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     left join recon_billing_records rb on rb.record_key = 'dispute:' || d.id
     where d.status in ('needs_response', 'under_review', 'warning_needs_response', 'warning_under_review')`.execute(trx);
 
+  await sql`analyze x_cond`.execute(trx);
+
   // severity from the amount in the reporting currency and the age in days
   await sql`
     alter table x_cond add column severity text;
@@ -196,7 +198,9 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
       -- locked and read first: the audit entry says what the status was (open, assigned, snoozed, reopened)
       select e.id, e.status from exceptions e
       where e.status in ('open', 'assigned', 'snoozed', 'reopened')
-        and not exists (select 1 from x_cond c where c.dedupe_key = e.dedupe_key)
+        -- NOT IN over a hashed subplan: one hash of this run's conditions, whatever the planner
+        -- believes about row counts (neither table has statistics yet inside this transaction)
+        and e.dedupe_key not in (select dedupe_key from x_cond)
         -- A run limited by --from / --to only looked at records in its window: an exception about a
         -- record it never considered (still active and unmatched, but not among the open records)
         -- has not been explained, so it stays as it is. Stripe-state kinds do not depend on the window.
@@ -204,11 +208,11 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
           not exists (
             select 1 from recon_billing_records b
             where b.id = e.billing_record_id and b.active
-              and not exists (select 1 from w_done_b d where d.id = b.id) and not exists (select 1 from w_bill w where w.id = b.id))
+              and b.id not in (select id from w_done_b) and b.id not in (select id from w_bill))
           and not exists (
             select 1 from gl_entries g join w_acct a on a.account = g.account
             where g.id = e.gl_entry_id
-              and not exists (select 1 from w_done_g d where d.id = g.id) and not exists (select 1 from w_gl w where w.id = g.id))))
+              and g.id not in (select id from w_done_g) and g.id not in (select id from w_gl))))
       for update
     ), gone as (
       update exceptions e set status = 'auto_resolved', resolved_at = ${o.now}, resolved_by = 'billops', updated_at = ${o.now},

@@ -41,3 +41,25 @@ export {
   exceptionDigest,
   mention,
 } from './service.js';
+export { type QueueHeadline, type OpenByCurrency, type LastReconcileRun, queueHeadline } from './headline.js';
+export { dayIn, startOfDayIn, snoozeUntilDay } from './snooze-date.js';
+export {
+  UNMATCHED_KINDS,
+  STRAGGLER_HOURS,
+  type SignalSettings,
+  type ThresholdBreach,
+  type HighValueItem,
+  type HighValueList,
+  type HighValueOptions,
+  type DriftPoint,
+  type DriftSeries,
+  type Drift,
+  type FlowTotals,
+  type ExceptionFlow,
+  signalSettings,
+  thresholdBreach,
+  highValueExceptions,
+  highValueStragglers,
+  unmatchedDrift,
+  exceptionFlow,
+} from './signals.js';

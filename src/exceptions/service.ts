@@ -197,7 +197,7 @@ async function orderBy(db: Kysely<Database>, fx: FxOrdering | undefined): Promis
 }
 
 /** "Needs a person now": open, assigned, reopened, or snoozed with the snooze run out. */
-function openCondition(now: Date): RawBuilder<unknown> {
+export function openCondition(now: Date): RawBuilder<unknown> {
   return sql`(e.status in ('open', 'assigned', 'reopened') or (e.status = 'snoozed' and e.snoozed_until <= ${now}))`;
 }
 

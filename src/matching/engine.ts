@@ -7,16 +7,21 @@ import type { MatchRule, MatchingConfig } from './rules.js';
  * The matching engine. Each rule is a handful of set-based statements over working tables of the
  * still-open records:
  *   w_bill_ref / w_gl_ref   one row per (reference, record): what reference rules hash-join on
- *   w_bill / w_gl           the full open records, built once the reference rules have taken the
- *                           bulk (the remainder is small), for window / aggregate / expected rules
- * A rule proposes candidate pairs or groups. Assignment is deterministic: a pair that is the only
- * candidate on both sides is taken directly; the rest are ranked (closest date first, then the
+ *   w_bill / w_gl           the full open records, for window / aggregate / expected rules
+ * The first rule, when it is a reference rule (the default `exact-reference`, which takes the bulk),
+ * joins the base tables directly; the working tables are then built from what it left, which is
+ * small. A rule proposes candidate pairs or groups. Assignment is deterministic: a pair that is the
+ * only candidate on both sides is taken directly; the rest are ranked (closest date first, then the
  * stable key — billing record_key, GL line_key, in byte order — never insertion order) and only
  * mutually-best pairs are taken, repeated until nothing new pairs. What a rule matches leaves the
- * working tables, so later rules only see what is still open.
+ * working tables, so later rules only see what is still open. One-to-one matches are written in
+ * batches (`recon_pair_batches`), groups one row each (`recon_match_groups`).
  *
  * Everything runs inside the caller's transaction: a run is all or nothing.
  */
+
+/** Pairs per `recon_pair_batches` row. */
+export const PAIR_BATCH_SIZE = 4096;
 
 export interface RuleResult {
   rule: string;
@@ -54,6 +59,7 @@ async function analyze(trx: Trx, ...tables: string[]): Promise<void> {
 
 export class Engine {
   private fullBuilt = false;
+  private refsBuilt = false;
   /** Set when the current rule produced one-to-one pairs (in w_pairs) rather than groups (in w_out). */
   private pairVarianceKind: RawBuilder<unknown> | null = null;
   private readonly billDate: RawBuilder<unknown>;
@@ -74,13 +80,19 @@ export class Engine {
         : sql``;
   }
 
-  /** Open records' references, the account classification, and the done-sets. */
+  /** The account classification and the done-sets; the working tables come when a rule needs them. */
   async prepare(): Promise<void> {
     const { trx, m } = this;
     // Big hash joins and sorts: give this transaction the memory to keep them out of temp files.
     await sql`set local work_mem = '256MB'`.execute(trx);
+    // Row estimates over unnested references and fresh temp tables are rough, and JIT compiling a
+    // statement the planner wrongly believes huge costs a second or more each; a merge join it picks
+    // on such estimates sorts a million references by collation. The work here is hash joins and
+    // hash aggregates.
+    await sql`set local jit = off`.execute(trx);
+    await sql`set local enable_mergejoin = off`.execute(trx);
     await drop(trx, 'w_acct', 'w_done_b', 'w_done_g', 'w_bill_ref', 'w_gl_ref', 'w_bill', 'w_gl', 'w_matched');
-    await sql`create temp table w_matched (kind text, billing_ids bigint[], gl_ids bigint[], bsum bigint, bcur text, gsum bigint, gcur text) on commit drop`.execute(trx);
+    await sql`create temp table w_matched (kind text, bn bigint, bsum bigint, bcur text, gn bigint, gsum bigint, gcur text) on commit drop`.execute(trx);
     const recvSign = m.accounts.receivable.normal_side === 'credit' ? -1 : 1;
     const clearSign = m.accounts.clearing.normal_side === 'credit' ? -1 : 1;
     // Classify each distinct account once (hundreds), not each GL line (millions).
@@ -93,21 +105,33 @@ export class Engine {
         from (select distinct account from gl_entries) a
       ) c where cls is not null`.execute(trx);
     // Records matched in earlier runs; this run's matches are added as they are written.
-    await sql`create temp table w_done_b on commit drop as select unnest(billing_ids) as id from recon_matches`.execute(trx);
-    await sql`create temp table w_done_g on commit drop as select unnest(gl_ids) as id from recon_matches`.execute(trx);
-    await analyze(trx, 'w_done_b', 'w_done_g');
-    await sql`
-      create temp table w_bill_ref on commit drop as
-      select r.ref, b.id, b.kind, b.account_class as cls, b.amount, b.currency, b.occurred_on as d
-      from recon_billing_records b cross join lateral unnest(b.refs) as r(ref)
-      where b.active and not exists (select 1 from w_done_b x where x.id = b.id) ${this.billDate}`.execute(trx);
-    await sql`
-      create temp table w_gl_ref on commit drop as
-      select r.ref, g.id, a.cls, g.amount * a.sign as amount, g.currency, g.entry_date as d
+    await sql`create temp table w_done_b on commit drop as select record_id as id from recon_match_members where side = 'billing'`.execute(trx);
+    await sql`create temp table w_done_g on commit drop as select record_id as id from recon_match_members where side = 'gl'`.execute(trx);
+    await analyze(trx, 'w_acct', 'w_done_b', 'w_done_g');
+  }
+
+  /** Open records, one row per reference: as a query (for the first rule) or a table. */
+  private billRefSource(): RawBuilder<unknown> {
+    return sql`(
+      select unnest(b.refs) as ref, b.id, b.kind, b.account_class as cls, b.amount, b.currency, b.occurred_on as d
+      from recon_billing_records b
+      where b.active and b.id not in (select id from w_done_b) ${this.billDate})`;
+  }
+
+  private glRefSource(): RawBuilder<unknown> {
+    return sql`(
+      select unnest(g.stripe_ids || g.invoice_numbers) as ref, g.id, a.cls, g.amount * a.sign as amount, g.currency, g.entry_date as d
       from gl_entries g join w_acct a on a.account = g.account
-      cross join lateral unnest(g.stripe_ids || g.invoice_numbers) as r(ref)
-      where not exists (select 1 from w_done_g x where x.id = g.id) ${this.glDate}`.execute(trx);
+      where g.id not in (select id from w_done_g) ${this.glDate})`;
+  }
+
+  private async buildRefs(): Promise<void> {
+    const { trx } = this;
+    await drop(trx, 'w_bill_ref', 'w_gl_ref');
+    await sql`create temp table w_bill_ref on commit drop as select * from ${this.billRefSource()} s`.execute(trx);
+    await sql`create temp table w_gl_ref on commit drop as select * from ${this.glRefSource()} s`.execute(trx);
     await analyze(trx, 'w_bill_ref', 'w_gl_ref');
+    this.refsBuilt = true;
   }
 
   /** The full open records, for the rules that need more than references (built once, when small). */
@@ -120,27 +144,33 @@ export class Engine {
         lower(b.customer_name) as cname, b.amount, b.currency, b.settlement_amount, b.settlement_currency,
         b.occurred_on as d, b.group_key
       from recon_billing_records b
-      where b.active and not exists (select 1 from w_done_b x where x.id = b.id) ${this.billDate}`.execute(trx);
+      where b.active and b.id not in (select id from w_done_b) ${this.billDate}`.execute(trx);
     await sql`
       create temp table w_gl on commit drop as
       select g.id, g.line_key collate "C" as key, a.cls, g.stripe_ids || g.invoice_numbers as refs,
         lower(g.customer_name) as cname, g.amount * a.sign as amount, g.currency, g.entry_date as d, g.account,
         g.transaction_type, g.memo
       from gl_entries g join w_acct a on a.account = g.account
-      where not exists (select 1 from w_done_g x where x.id = g.id) ${this.glDate}`.execute(trx);
+      where g.id not in (select id from w_done_g) ${this.glDate}`.execute(trx);
     await analyze(trx, 'w_bill', 'w_gl');
     this.fullBuilt = true;
   }
 
   /** After all rules: make sure the full open tables exist (exception derivation reads them). */
   async finish(): Promise<void> {
+    if (!this.refsBuilt) await this.buildRefs();
     if (!this.fullBuilt) await this.buildFull();
   }
 
   async runAll(): Promise<RuleResult[]> {
     const results: RuleResult[] = [];
+    let first = true;
     for (const rule of this.m.rules) {
       if (!rule.enabled) continue;
+      // The first rule, if a reference rule, reads the base tables; every other rule the working set.
+      const onBase = first && (rule.kind === 'exact' || rule.kind === 'tolerance');
+      first = false;
+      if (!onBase && !this.refsBuilt) await this.buildRefs();
       await drop(this.trx, 'w_out');
       this.pairVarianceKind = null;
       // What the rule matched: member ids and sums per match, written to recon_matches in one insert.
@@ -150,7 +180,7 @@ export class Engine {
       switch (rule.kind) {
         case 'exact':
         case 'tolerance':
-          await this.referenceRule(rule);
+          await this.referenceRule(rule, onBase);
           break;
         case 'fx':
           await this.fxRule(rule);
@@ -174,73 +204,104 @@ export class Engine {
   /** Sums of what this run matched, per side and currency (for the run summary). */
   async matchedTotals(): Promise<{ billing: Array<{ currency: string; n: bigint; total: string }>; gl: Array<{ currency: string; n: bigint; total: string }>; expected: Array<{ currency: string; n: bigint; total: string }> }> {
     const b = await sql<{ currency: string; n: bigint; total: string }>`
-      select bcur as currency, sum(cardinality(billing_ids))::bigint as n, sum(bsum)::text as total from w_matched
+      select bcur as currency, sum(bn)::bigint as n, sum(bsum)::text as total from w_matched
       where bcur is not null and kind <> 'expected_gl_only' group by bcur order by bcur`.execute(this.trx);
     const g = await sql<{ currency: string; n: bigint; total: string }>`
-      select gcur as currency, sum(cardinality(gl_ids))::bigint as n, sum(gsum)::text as total from w_matched
+      select gcur as currency, sum(gn)::bigint as n, sum(gsum)::text as total from w_matched
       where gcur is not null and kind <> 'expected_gl_only' group by gcur order by gcur`.execute(this.trx);
     const e = await sql<{ currency: string; n: bigint; total: string }>`
-      select gcur as currency, sum(cardinality(gl_ids))::bigint as n, sum(gsum)::text as total from w_matched
+      select gcur as currency, sum(gn)::bigint as n, sum(gsum)::text as total from w_matched
       where gcur is not null and kind = 'expected_gl_only' group by gcur order by gcur`.execute(this.trx);
     return { billing: b.rows, gl: g.rows, expected: e.rows };
   }
 
   private async write(rule: MatchRule): Promise<{ matches: number; billingRecords: number; glEntries: number }> {
+    return this.pairVarianceKind ? this.writePairs(rule, this.pairVarianceKind) : this.writeGroups(rule);
+  }
+
+  /** One-to-one pairs (w_pairs) → `recon_pair_batches`, each pair with its own match id. */
+  private async writePairs(rule: MatchRule, vk: RawBuilder<unknown>): Promise<{ matches: number; billingRecords: number; glEntries: number }> {
     const { trx } = this;
-    // Pairs are written straight from w_pairs (a million single-element groups need no second copy).
-    const vk = this.pairVarianceKind;
-    const source = vk
-      ? sql`(select array[bid] as billing_ids, array[gid] as gl_ids, ${vk} as variance_kind, variance, vcur,
-               bamount as bsum, bcur, gamount as gsum, gcur from w_pairs)`
-      : sql`w_out`;
+    const count = Number((await sql<{ n: bigint }>`select count(*) as n from w_pairs`.execute(trx)).rows[0]?.n ?? 0n);
+    if (count === 0) return { matches: 0, billingRecords: 0, glEntries: 0 };
+    // Reserve a block of match ids from the sequence every match draws from (the run holds the
+    // reconcile lock, and nextval/setval are atomic besides).
+    const seq = sql`pg_get_serial_sequence('recon_match_groups', 'id')`;
+    const firstId = (await sql<{ id: bigint }>`select nextval(${seq}) as id`.execute(trx)).rows[0]?.id;
+    if (firstId === undefined) throw new Error('could not reserve match ids');
+    await sql`select setval(${seq}, ${firstId}::bigint + ${count - 1}::bigint, true)`.execute(trx);
+    // Numbered in billing-record order: the same data gets the same match ids.
+    await sql`
+      insert into recon_pair_batches (run_id, rule_name, rule_kind, variance_kind, variance_currency,
+        match_ids, billing_ids, gl_ids, variances, created_at)
+      select ${this.run.id}, ${rule.name}, ${rule.kind}, vkind, vcur,
+        array_agg(${firstId}::bigint + rn - 1 order by rn), array_agg(bid order by rn), array_agg(gid order by rn),
+        array_agg(variance order by rn), ${this.run.now}
+      from (select bid, gid, variance, vcur, ${vk} as vkind, row_number() over (order by bid) as rn from w_pairs) s
+      group by (rn - 1) / ${PAIR_BATCH_SIZE}, vkind, vcur`.execute(trx);
+    await sql`
+      insert into w_matched
+      select ${rule.kind}, count(*), sum(bamount), bcur, count(*), sum(gamount), gcur from w_pairs group by bcur, gcur`.execute(trx);
+    await sql`insert into w_done_b select bid from w_pairs`.execute(trx);
+    await sql`insert into w_done_g select gid from w_pairs`.execute(trx);
+    await this.shrink(sql`(select bid as id from w_pairs)`, sql`(select gid as id from w_pairs)`, count);
+    return { matches: count, billingRecords: count, glEntries: count };
+  }
+
+  /** Groups (w_out) → `recon_match_groups`, one row per match. */
+  private async writeGroups(rule: MatchRule): Promise<{ matches: number; billingRecords: number; glEntries: number }> {
+    const { trx } = this;
     const c = (
       await sql<{ m: bigint; b: bigint; g: bigint }>`
         select count(*) as m, coalesce(sum(cardinality(billing_ids)), 0)::bigint as b, coalesce(sum(cardinality(gl_ids)), 0)::bigint as g
-        from ${vk ? sql`(select array[bid] as billing_ids, array[gid] as gl_ids from w_pairs)` : sql`w_out`} s`.execute(trx)
+        from w_out`.execute(trx)
     ).rows[0];
     if (!c || c.m === 0n) return { matches: 0, billingRecords: 0, glEntries: 0 };
     await sql`
-      insert into recon_matches (run_id, rule_name, rule_kind, variance_kind, variance_amount, variance_currency,
+      insert into recon_match_groups (run_id, rule_name, rule_kind, variance_kind, variance_amount, variance_currency,
         billing_ids, gl_ids, billing_count, gl_count, created_at)
       select ${this.run.id}, ${rule.name}, ${rule.kind}, variance_kind, variance, vcur, billing_ids, gl_ids,
         cardinality(billing_ids), cardinality(gl_ids), ${this.run.now}
-      from ${source} s`.execute(trx);
+      from w_out s
+      order by billing_ids, gl_ids`.execute(trx);
     await sql`
       insert into w_matched
-      select ${rule.kind}, billing_ids, gl_ids, bsum, bcur, gsum, gcur from ${vk ? sql`(select array[bid] as billing_ids, array[gid] as gl_ids, bamount as bsum, bcur, gamount as gsum, gcur from w_pairs)` : sql`w_out`} s`.execute(trx);
-    await sql`drop table if exists w_new_b`.execute(trx);
-    await sql`drop table if exists w_new_g`.execute(trx);
-    if (vk) {
-      await sql`create temp table w_new_b on commit drop as select bid as id from w_pairs`.execute(trx);
-      await sql`create temp table w_new_g on commit drop as select gid as id from w_pairs`.execute(trx);
-    } else {
-      await sql`create temp table w_new_b on commit drop as select unnest(billing_ids) as id from w_out`.execute(trx);
-      await sql`create temp table w_new_g on commit drop as select unnest(gl_ids) as id from w_out`.execute(trx);
-    }
+      select ${rule.kind}, sum(cardinality(billing_ids)), sum(bsum), bcur, sum(cardinality(gl_ids)), sum(gsum), gcur
+      from w_out group by bcur, gcur`.execute(trx);
+    await drop(trx, 'w_new_b', 'w_new_g');
+    await sql`create temp table w_new_b on commit drop as select unnest(billing_ids) as id from w_out`.execute(trx);
+    await sql`create temp table w_new_g on commit drop as select unnest(gl_ids) as id from w_out`.execute(trx);
     await sql`insert into w_done_b select id from w_new_b`.execute(trx);
     await sql`insert into w_done_g select id from w_new_g`.execute(trx);
-    // What matched leaves the working set. Rebuilt by a hash anti-join when most of it went (the
-    // first rule usually takes nine in ten), deleted in place when little did.
-    const rebuild = async (t: string, done: string) => {
-      const size = await sql<{ n: bigint }>`select count(*) as n from ${sql.table(t)}`.execute(trx);
-      const gone = await sql<{ n: bigint }>`select count(*) as n from ${sql.table(done)}`.execute(trx);
-      if ((gone.rows[0]?.n ?? 0n) * 4n > (size.rows[0]?.n ?? 0n)) {
+    await this.shrink(sql`w_new_b`, sql`w_new_g`, Number(c.b + c.g));
+    return { matches: Number(c.m), billingRecords: Number(c.b), glEntries: Number(c.g) };
+  }
+
+  /** What matched leaves the working tables that exist. */
+  private async shrink(newB: RawBuilder<unknown>, newG: RawBuilder<unknown>, matched: number): Promise<void> {
+    const { trx } = this;
+    // Rebuilt by a hash anti-join when much of it went, deleted in place when little did.
+    const shrinkOne = async (t: string, gone: RawBuilder<unknown>) => {
+      const size = Number((await sql<{ n: bigint }>`select count(*) as n from ${sql.table(t)}`.execute(trx)).rows[0]?.n ?? 0n);
+      if (size === 0) return;
+      if (matched * 4 > size) {
         await sql`create temp table ${sql.raw(`${t}_next`)} on commit drop as
-          select * from ${sql.table(t)} x where not exists (select 1 from ${sql.table(done)} d where d.id = x.id)`.execute(trx);
+          select * from ${sql.table(t)} x where x.id not in (select id from ${gone} d)`.execute(trx);
         await sql`drop table ${sql.table(t)}`.execute(trx);
         await sql`alter table ${sql.raw(`${t}_next`)} rename to ${sql.raw(t)}`.execute(trx);
         await analyze(trx, t);
       } else {
-        await sql`delete from ${sql.table(t)} x using ${sql.table(done)} d where d.id = x.id`.execute(trx);
+        await sql`delete from ${sql.table(t)} x using ${gone} d where d.id = x.id`.execute(trx);
       }
     };
-    await rebuild('w_bill_ref', 'w_new_b');
-    await rebuild('w_gl_ref', 'w_new_g');
-    if (this.fullBuilt) {
-      await rebuild('w_bill', 'w_new_b');
-      await rebuild('w_gl', 'w_new_g');
+    if (this.refsBuilt) {
+      await shrinkOne('w_bill_ref', newB);
+      await shrinkOne('w_gl_ref', newG);
     }
-    return { matches: Number(c.m), billingRecords: Number(c.b), glEntries: Number(c.g) };
+    if (this.fullBuilt) {
+      await shrinkOne('w_bill', newB);
+      await shrinkOne('w_gl', newG);
+    }
   }
 
   /**
@@ -266,7 +327,7 @@ export class Engine {
       await sql`
         create temp table w_rank on commit drop as
         select c.*, b.record_key collate "C" as bkey, g.line_key collate "C" as gkey
-        from w_cand c join recon_billing_records b on b.id = c.bid join gl_entries g on g.id = c.gid`.execute(trx);
+        from (select distinct * from w_cand) c join recon_billing_records b on b.id = c.bid join gl_entries g on g.id = c.gid`.execute(trx);
       await sql`create temp table w_new (like w_cand) on commit drop`.execute(trx);
       for (let i = 0; i < 50; i++) {
         await sql`truncate w_new`.execute(trx);
@@ -295,7 +356,7 @@ export class Engine {
     return sql`${sql.ref(`${alias}.kind`)} = any(${rule.kinds}::text[])`;
   }
 
-  private async referenceRule(rule: Extract<MatchRule, { kind: 'exact' | 'tolerance' }>): Promise<void> {
+  private async referenceRule(rule: Extract<MatchRule, { kind: 'exact' | 'tolerance' }>, onBase: boolean): Promise<void> {
     let amountOk: RawBuilder<unknown>;
     if (rule.kind === 'exact') {
       amountOk = sql`true`;
@@ -307,15 +368,18 @@ export class Engine {
     }
     // exact joins on the amount too, so the hash join itself does the filtering at scale
     const amountJoin = rule.kind === 'exact' ? sql`and g.amount = b.amount` : sql``;
+    const billRef = onBase ? this.billRefSource() : sql`w_bill_ref`;
+    const glRef = onBase ? this.glRefSource() : sql`w_gl_ref`;
     await drop(this.trx, 'w_cand');
+    // One row per shared reference: a pair sharing two references appears twice, which makes it
+    // contested, and the ranking takes it once.
     await sql`
       create temp table w_cand on commit drop as
-      select b.id as bid, g.id as gid, min(abs(g.d - b.d)) as dd, min(g.amount - b.amount) as variance, min(b.currency) as vcur,
-        min(b.amount) as bamount, min(g.amount) as gamount, min(b.currency) as bcur, min(g.currency) as gcur
-      from w_bill_ref b
-      join w_gl_ref g on g.ref = b.ref and g.cls = b.cls and g.currency = b.currency ${amountJoin}
-      where abs(g.d - b.d) <= ${rule.date_window_days}::int and ${this.kinds(rule, 'b')} and ${amountOk}
-      group by b.id, g.id`.execute(this.trx);
+      select b.id as bid, g.id as gid, abs(g.d - b.d) as dd, g.amount - b.amount as variance, b.currency as vcur,
+        b.amount as bamount, g.amount as gamount, b.currency as bcur, g.currency as gcur
+      from ${billRef} b
+      join ${glRef} g on g.ref = b.ref and g.cls = b.cls and g.currency = b.currency ${amountJoin}
+      where abs(g.d - b.d) <= ${rule.date_window_days}::int and ${this.kinds(rule, 'b')} and ${amountOk}`.execute(this.trx);
     await this.assignPairs(sql`case when variance = 0 then 'none' else 'rounding' end`);
   }
 

@@ -10,7 +10,7 @@ import { Engine, type RuleResult } from './engine.js';
 import { type MatchingConfig, rulesHash } from './rules.js';
 
 /** Arbitrary fixed key: one reconcile at a time across every replica. */
-const RECONCILE_LOCK_KEY = 4_214_133_702;
+const RECONCILE_LOCK_KEY = 4_214_133_711;
 
 export interface ReconcileOptions {
   file: BillopsFile;
@@ -87,10 +87,30 @@ export async function reconcile(db: Kysely<Database>, o: ReconcileOptions): Prom
       // vouches for its match: dissolve it so both sides compete again.
       const refreshedAny = await sql<{ n: bigint }>`select count(*) as n from w_refreshed`.execute(trx);
       if ((refreshedAny.rows[0]?.n ?? 0n) > 0n) {
-        const dissolved = await sql<{ id: bigint; rule_name: string }>`
-          delete from recon_matches m
+        const groups = await sql<{ id: bigint; rule_name: string }>`
+          delete from recon_match_groups m
           where m.billing_count > 0 and exists (select 1 from w_refreshed r where r.id = any(m.billing_ids))
           returning m.id, m.rule_name`.execute(trx);
+        // a pair inside a batch leaves it; the batch keeps the others (and goes when none is left)
+        await sql`drop table if exists w_dissolved`.execute(trx);
+        await sql`
+          create temp table w_dissolved on commit drop as
+          select p.id as batch_id, u.id, p.rule_name
+          from recon_pair_batches p cross join lateral unnest(p.match_ids, p.billing_ids) as u(id, bid)
+          where u.bid in (select id from w_refreshed)`.execute(trx);
+        await sql`
+          update recon_pair_batches p set (match_ids, billing_ids, gl_ids, variances) = (
+            select array_agg(u.id order by u.i), array_agg(u.bid order by u.i), array_agg(u.gid order by u.i), array_agg(u.v order by u.i)
+            from unnest(p.match_ids, p.billing_ids, p.gl_ids, p.variances) with ordinality as u(id, bid, gid, v, i)
+            where u.id not in (select id from w_dissolved))
+          where p.id in (select batch_id from w_dissolved)
+            and exists (select 1 from unnest(p.match_ids) as k(id) where k.id not in (select id from w_dissolved))`.execute(trx);
+        await sql`
+          delete from recon_pair_batches p
+          where p.id in (select batch_id from w_dissolved)
+            and not exists (select 1 from unnest(p.match_ids) as k(id) where k.id not in (select id from w_dissolved))`.execute(trx);
+        const pairs = await sql<{ id: bigint; rule_name: string }>`select id, rule_name from w_dissolved order by id`.execute(trx);
+        const dissolved = { rows: [...groups.rows, ...pairs.rows] };
         if (dissolved.rows.length > 0) {
           await recordAudit(
             trx,

@@ -14,5 +14,6 @@ export {
   formatMoney,
   convertMinor,
   ratio,
+  scaleMinor,
   allocate,
 } from './money.js';

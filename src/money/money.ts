@@ -264,6 +264,16 @@ export function ratio(a: bigint, b: bigint, dp = 6): string {
 }
 
 /**
+ * An amount times a fraction, back in minor units with explicit rounding: a yearly price as a month
+ * is `scaleMinor(amount, 1n, 12n)`, a weekly one `scaleMinor(amount, 52n, 12n)`.
+ */
+export function scaleMinor(amount: bigint, numerator: bigint, denominator: bigint, rounding: Rounding = 'half_even'): bigint {
+  if (denominator === 0n) throw new MoneyError('Division by zero amount');
+  const d = new D(amount.toString()).times(numerator.toString()).div(denominator.toString());
+  return BigInt(d.toDecimalPlaces(0, ROUNDING[rounding]).toFixed(0));
+}
+
+/**
  * Split an amount in proportion to weights so the parts sum exactly to the amount
  * (largest remainder; ties to the earliest part, so it is deterministic).
  */

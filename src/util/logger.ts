@@ -34,10 +34,15 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
     level,
     base: { app: 'billops' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err },
+    // Errors are already serialized by the log formatter below; pass those through unchanged.
+    serializers: { err: (e: unknown) => (e instanceof Error ? pino.stdSerializers.err(e) : e) },
     formatters: {
-      // bigint money amounts must not crash a log line
-      log: (obj) => JSON.parse(JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>,
+      // bigint money amounts must not crash a log line; errors keep their message and stack (this
+      // runs before pino's serializers, and JSON.stringify turns an Error into {}).
+      log: (obj) =>
+        JSON.parse(
+          JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? pino.stdSerializers.err(v) : v)),
+        ) as Record<string, unknown>,
     },
   };
   return destination ? pino(options, destination) : pino(options);

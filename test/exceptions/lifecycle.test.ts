@@ -30,7 +30,7 @@ function run(o: { from?: string; to?: string } = {}) {
 
 async function reset(): Promise<void> {
   // no `restart identity`: the audit log (append-only, never truncated) names exceptions by id
-  await sql`truncate recon_matches, reconciliation_runs, exceptions, recon_billing_records, recon_state, gl_entries, gl_imports,
+  await sql`truncate recon_match_groups, recon_pair_batches, reconciliation_runs, exceptions, recon_billing_records, recon_state, gl_entries, gl_imports,
     stripe_invoices, stripe_invoice_lines cascade`.execute(db.db);
 }
 

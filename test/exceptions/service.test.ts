@@ -81,7 +81,7 @@ afterAll(async () => {
   await db?.cleanup();
 });
 beforeEach(async () => {
-  await sql`truncate recon_matches, reconciliation_runs, exceptions, recon_billing_records, recon_state, gl_entries, gl_imports cascade`.execute(db.db);
+  await sql`truncate recon_match_groups, recon_pair_batches, reconciliation_runs, exceptions, recon_billing_records, recon_state, gl_entries, gl_imports cascade`.execute(db.db);
   clock = new ManualClock('2026-11-02T07:00:00Z');
   await seed();
 });

@@ -178,7 +178,7 @@ const clock = new ManualClock('2026-11-02T06:00:00Z');
 
 async function reset(k: Kysely<Database>): Promise<void> {
   // the audit log refuses TRUNCATE (append-only) and is not read here
-  await sql`truncate recon_matches, reconciliation_runs, exceptions, recon_billing_records, recon_state, gl_entries, gl_imports restart identity cascade`.execute(k);
+  await sql`truncate recon_match_groups, recon_pair_batches, reconciliation_runs, exceptions, recon_billing_records, recon_state, gl_entries, gl_imports restart identity cascade`.execute(k);
 }
 
 async function load(data: Dataset): Promise<void> {
@@ -260,7 +260,7 @@ describe('reconciliation properties', () => {
     );
     // the generator is worth something only if the rules actually compete over what it makes
     for (const rule of ['exact-reference', 'late-posting', 'rounding', 'manual-journals']) expect(ruleHits.get(rule) ?? 0, rule).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('idempotence: a second run with nothing new adds no match and changes no exception', async () => {
     await fc.assert(
@@ -284,7 +284,7 @@ describe('reconciliation properties', () => {
       }),
       { numRuns: 15 },
     );
-  });
+  }, 180_000);
 
   it('order independence: the same data inserted in another order ends the same way', async () => {
     await fc.assert(
@@ -300,7 +300,7 @@ describe('reconciliation properties', () => {
       }),
       { numRuns: 15 },
     );
-  });
+  }, 180_000);
 
   it('currencies: only an fx rule pairs different currencies, and then against what Stripe settled', async () => {
     await fc.assert(
@@ -330,5 +330,5 @@ describe('reconciliation properties', () => {
       }),
       { numRuns: 15 },
     );
-  });
+  }, 180_000);
 });

@@ -1,6 +1,7 @@
 import { type BillopsApp, type HttpRoute, createBillopsApp } from '../../src/app/index.js';
 import type { Config } from '../../src/config/index.js';
 import type { Db } from '../../src/db/index.js';
+import type { JobBodies } from '../../src/jobs/index.js';
 import { type Clock, silentLogger, systemClock } from '../../src/util/index.js';
 import { TEST_SIGNING_SECRET, testConfig } from './config.js';
 import { type TestDb, createTestDb } from './db.js';
@@ -24,6 +25,8 @@ export interface TestAppOptions {
   /** Use this Db for the app instead of the test database (e.g. an unreachable one). */
   appDb?: Db;
   routes?: HttpRoute[];
+  /** Job bodies instead of the real ones (e.g. a reconcile the test holds at a gate). */
+  jobBodies?: JobBodies;
 }
 
 /**
@@ -41,6 +44,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     clock: opts.clock ?? systemClock,
     slackClientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } },
     ...(opts.routes ? { routes: opts.routes } : {}),
+    ...(opts.jobBodies ? { jobBodies: opts.jobBodies } : {}),
   });
   const { port } = await app.start(0);
   return {

@@ -477,6 +477,7 @@ class FakeSlackServer implements FakeSlack {
       'views.update': (a) => this.viewsUpdate(a),
       'views.publish': (a) => this.viewsPublish(a),
       'conversations.open': (a) => this.conversationsOpen(a),
+      'conversations.history': (a) => this.conversationsHistory(a),
       'users.info': (a) => this.usersInfo(a),
       'files.info': (a) => this.filesInfo(a),
       'files.getUploadURLExternal': (a) => this.getUploadUrl(a),
@@ -997,6 +998,23 @@ class FakeSlackServer implements FakeSlack {
       return okReply({ no_op: false, already_open: false, channel: { id: this.dmChannelFor(first) } });
     }
     return okReply({ no_op: false, already_open: false, channel: { id: this.stableId(`mpim:${[...users].sort().join(',')}`, 'G') } });
+  }
+
+  /** Only what billops posted through the fake: the messages of `channel` with latest ≥ ts ≥ oldest, newest first. */
+  private conversationsHistory(args: Record<string, unknown>): Reply {
+    const channel = this.resolveChannel(required(args, 'channel', 'channel_not_found'));
+    const latest = str(args['latest']);
+    const oldest = str(args['oldest']);
+    const inclusive = str(args['inclusive']) === 'true' || str(args['inclusive']) === '1';
+    const limit = Number(str(args['limit']) ?? '100');
+    const after = (ts: string, bound: string | undefined, orEqual: boolean) => bound === undefined || Number(ts) > Number(bound) || (orEqual && ts === bound);
+    const messages = [...this.messages.values()]
+      .filter((m) => m.channel === channel && !m.deleted && m.threadTs === undefined)
+      .filter((m) => after(m.ts, oldest, inclusive) && (latest === undefined || Number(m.ts) < Number(latest) || (inclusive && m.ts === latest)))
+      .sort((a, b) => Number(b.ts) - Number(a.ts))
+      .slice(0, limit)
+      .map((m) => this.messageEcho(m));
+    return okReply({ messages, has_more: false, pin_count: 0, response_metadata: { next_cursor: '' } });
   }
 
   private usersInfo(args: Record<string, unknown>): Reply {

@@ -299,6 +299,8 @@ export interface BlockActionInput {
   message?: { ts?: string; text?: string; blocks?: unknown[]; threadTs?: string };
   /** When given, the action comes from a view (modal/home) instead of a message. */
   view?: ViewInput;
+  /** The message is ephemeral (a slash command's answer): Slack sends no `message`, only the container and a response_url. */
+  ephemeral?: boolean;
   responseUrl?: string;
   triggerId?: string;
   /** `state.values` of the message (input blocks in messages). */
@@ -338,6 +340,15 @@ export function blockActionPayload(input: BlockActionInput): BlockAction {
   }
   const channelId = input.channelId ?? SLACK_TEST_IDS.channelId;
   const ts = input.message?.ts ?? actionTs();
+  if (input.ephemeral) {
+    return {
+      ...base,
+      container: { type: 'message', message_ts: ts, channel_id: channelId, is_ephemeral: true },
+      channel: { id: channelId, name: input.channelName ?? SLACK_TEST_IDS.channelName },
+      state: { values: input.values ?? {} },
+      response_url: input.responseUrl ?? SLACK_TEST_IDS.responseUrl,
+    } as BlockAction;
+  }
   return {
     ...base,
     container: { type: 'message', message_ts: ts, channel_id: channelId, is_ephemeral: false },

@@ -24,16 +24,34 @@ export const VIEW = {
   exceptionSnooze: 'exception_snooze_modal',
 } as const;
 
-/** The buttons every exception carries wherever it is shown. Pure. */
-export function exceptionActionButtons(exceptionId: bigint | string, opts: { details?: boolean } = {}): Button[] {
+/**
+ * Slack refuses a message or view in which an action_id appears twice, so a surface that shows
+ * several exceptions suffixes each button's id: `exception_resolve:42`. Listeners match both forms
+ * with `actionIdPattern`.
+ */
+export function actionIdFor(base: string, key: string): string {
+  return `${base}:${key}`;
+}
+
+/** Matches `base` and `base:<anything>`. */
+export function actionIdPattern(base: string): RegExp {
+  return new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?::.*)?$`);
+}
+
+/**
+ * The buttons every exception carries wherever it is shown. Pure. `unique: true` when the surface
+ * lists more than one exception (see `actionIdFor`).
+ */
+export function exceptionActionButtons(exceptionId: bigint | string, opts: { details?: boolean; unique?: boolean } = {}): Button[] {
   const value = String(exceptionId);
+  const id = (base: string) => (opts.unique ? actionIdFor(base, value) : base);
   const buttons: Button[] = [
-    { type: 'button', action_id: ACTION.exceptionAssignMe, text: { type: 'plain_text', text: 'Assign to me' }, value },
-    { type: 'button', action_id: ACTION.exceptionResolve, text: { type: 'plain_text', text: 'Resolve' }, style: 'primary', value },
-    { type: 'button', action_id: ACTION.exceptionSnooze, text: { type: 'plain_text', text: 'Snooze' }, value },
+    { type: 'button', action_id: id(ACTION.exceptionAssignMe), text: { type: 'plain_text', text: 'Assign to me' }, value },
+    { type: 'button', action_id: id(ACTION.exceptionResolve), text: { type: 'plain_text', text: 'Resolve' }, style: 'primary', value },
+    { type: 'button', action_id: id(ACTION.exceptionSnooze), text: { type: 'plain_text', text: 'Snooze' }, value },
   ];
   if (opts.details !== false) {
-    buttons.push({ type: 'button', action_id: ACTION.exceptionDetails, text: { type: 'plain_text', text: 'Details' }, value });
+    buttons.push({ type: 'button', action_id: id(ACTION.exceptionDetails), text: { type: 'plain_text', text: 'Details' }, value });
   }
   return buttons;
 }

@@ -8,4 +8,65 @@ export {
   glNotCsvBlocks,
   glFailedBlocks,
 } from './gl-import.js';
-export { ACTION, VIEW, exceptionActionButtons } from './ids.js';
+export { ACTION, VIEW, exceptionActionButtons, actionIdFor, actionIdPattern } from './ids.js';
+export {
+  type ExceptionFilter,
+  type ExceptionListQuery,
+  type ExceptionListInput,
+  type RenderClock,
+  EXCEPTION_FILTERS,
+  EXCEPTION_LIST_PAGE_SIZE,
+  RESOLUTION_LABELS,
+  RESOLVE_FIELDS,
+  SNOOZE_FIELDS,
+  exceptionListMessage,
+  exceptionDetailsMessage,
+  exceptionDetailsModal,
+  exceptionSummaryText,
+  filterTitle,
+  listItemBlockId,
+  parseListItemBlockId,
+  pagerValue,
+  replaceExceptionInMessage,
+  resolveModal,
+  snoozeModal,
+  plainMentions,
+  outcomeNotice,
+  statusText,
+  isActive,
+} from './exceptions.js';
+export { type HomeApproval, type HomeInput, HOME_MAX_APPROVALS, HOME_MAX_ASSIGNED, homeView } from './home.js';
+export {
+  type JobsMessage,
+  jobsListBlocks,
+  reconcileStartedBlocks,
+  reconcileNotAllowedBlocks,
+  reconcileAlreadyRunningBlocks,
+  reconcileFailedBlocks,
+  reconcileResultBlocks,
+} from './jobs.js';
+export {
+  type AccountMessage,
+  type AccountRenderOptions,
+  CARD_LINES,
+  CHOOSER_BLOCK_PREFIX,
+  CHOOSER_MAX,
+  accountActionButtons,
+  accountCardBlocks,
+  accountChooserBlocks,
+  accountNotFoundBlocks,
+  customerLabel,
+} from './account.js';
+export {
+  type DigestData,
+  type DigestKindDetail,
+  type DigestLayout,
+  type DigestMessage,
+  type StragglerReason,
+  MAX_ITEMS_PER_MESSAGE,
+  exceptionDigestMessage,
+  exceptionDigestThread,
+  moneyList,
+  stragglerAlertMessage,
+  stragglerOverflowMessage,
+} from './digest.js';

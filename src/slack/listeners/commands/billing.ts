@@ -25,6 +25,12 @@ export interface Subcommand extends CommandHelp {
    * Otherwise the command is acked first and `run` answers through `respond`.
    */
   immediate?: (req: SubcommandRequest, ctx: SlackContext) => RespondArguments;
+  /**
+   * What the ack itself says before `run` does the slow work ("Reconciling… I'll post the result
+   * here"), or undefined for a bare ack. Pure and fast, like `immediate`; a UserError thrown here (bad
+   * arguments, not allowed) is the answer and `run` is skipped.
+   */
+  acknowledge?: (req: SubcommandRequest, ctx: SlackContext) => RespondArguments | undefined;
   run?: (req: SubcommandRequest, ctx: SlackContext) => Promise<void>;
 }
 
@@ -74,7 +80,8 @@ export function createBillingRouter(ctx: SlackContext, extra: readonly Subcomman
         await ack(sub.immediate(req, ctx));
         return;
       }
-      await ack();
+      const first = sub.acknowledge?.(req, ctx);
+      await (first ? ack(first) : ack());
     } catch (err) {
       // A usage error found while answering in the ack: say it in the ack.
       await ack({ response_type: 'ephemeral', ...describeFailure(err, ctx.logger, { command: name }) });

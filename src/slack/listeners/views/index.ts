@@ -1,8 +1,8 @@
 import type { App } from '@slack/bolt';
 import type { SlackContext } from '../../context.js';
+import { registerExceptionViews } from './exceptions.js';
 
 /** Modal submissions (view_submission / view_closed). One file per modal registers its callback id. */
 export function register(app: App, ctx: SlackContext): void {
-  void app;
-  void ctx;
+  registerExceptionViews(app, ctx);
 }

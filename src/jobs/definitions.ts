@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { type ReconcileSummary, reconcile } from '../matching/index.js';
+import { runBackfill } from '../stripe/index.js';
+import { postExceptionDigest, sendStragglerAlerts } from '../slack/digests/index.js';
+import { toJsonSafe } from '../util/index.js';
+import type { JobBodies, JobFactory, JobSummary } from './registry.js';
+
+/** A reconcile run's summary as it is kept in `job_runs.summary` (and shown in Slack). */
+const totalsSchema = z.object({ count: z.number(), amounts: z.record(z.string(), z.string()) });
+export const reconcileJobSummarySchema = z.object({
+  runId: z.string(),
+  durationMs: z.number(),
+  refreshed: z.number(),
+  matches: z.number(),
+  billing: z.object({ matched: totalsSchema, billingOnly: totalsSchema }),
+  gl: z.object({ matched: totalsSchema, glOnly: totalsSchema, expected: totalsSchema }),
+  exceptions: z.object({ opened: z.number(), reopened: z.number(), autoResolved: z.number(), updated: z.number(), active: z.number() }),
+});
+export type ReconcileJobSummary = z.infer<typeof reconcileJobSummarySchema>;
+
+export function reconcileJobSummary(s: ReconcileSummary): ReconcileJobSummary {
+  return {
+    runId: s.runId.toString(),
+    durationMs: s.durationMs,
+    refreshed: s.refreshed,
+    matches: s.rules.reduce((n, r) => n + r.matches, 0),
+    billing: s.billing,
+    gl: s.gl,
+    exceptions: s.exceptions,
+  };
+}
+
+/** `reconcile()` from src/matching with the configured rules; its own lock keeps runs apart. */
+const reconcileJob: JobFactory = () => async (ctx) => {
+  const summary = await reconcile(ctx.db, {
+    file: ctx.config.file,
+    matching: ctx.config.file.matching,
+    clock: ctx.clock,
+    actor: ctx.actor,
+    source: ctx.trigger === 'schedule' ? 'scheduler' : ctx.trigger,
+  });
+  return reconcileJobSummary(summary);
+};
+
+/** The resumable Stripe backfill, as `billops stripe backfill` runs it; stops between pages on shutdown. */
+const stripeBackfillJob: JobFactory = (deps) => {
+  const stripe = deps.stripe;
+  if (!stripe || !deps.config.env.STRIPE_SECRET_KEY) return { unavailable: 'STRIPE_SECRET_KEY is not set' };
+  return async (ctx) => {
+    const res = await runBackfill({
+      db: ctx.db,
+      stripe: stripe(),
+      actor: ctx.actor,
+      source: ctx.trigger === 'schedule' ? 'scheduler' : ctx.trigger,
+      pageSize: ctx.config.file.stripe.backfill_page_size,
+      rateLimitRetries: ctx.config.file.stripe.backfill_rate_limit_retries,
+      signal: ctx.signal,
+      clock: ctx.clock,
+      logger: ctx.logger,
+    });
+    const fetched = Object.values(res.steps).reduce((s, c) => s + c.fetched, 0);
+    const changed = Object.values(res.steps).reduce((s, c) => s + c.changed, 0);
+    return toJsonSafe({ backfillRunId: res.runId, resumed: res.resumed, fetched, changed, rateLimited: res.rateLimited }) as JobSummary;
+  };
+};
+
+/**
+ * What each job does. A job with no entry here is listed (in `/billing jobs`, `billops jobs list`)
+ * but not scheduled. Adding one is one line: `exception_digest: (deps) => (ctx) => …`, returning a
+ * JSON summary of what the run did.
+ */
+/** A scheduled Slack post, with the bot's client. */
+function slackPost(post: typeof postExceptionDigest | typeof sendStragglerAlerts): JobFactory {
+  return (deps) => {
+    const client = deps.slack;
+    if (!client) return { unavailable: 'SLACK_BOT_TOKEN is not set' };
+    return async (ctx) => toJsonSafe(await post({ config: ctx.config, db: { db: ctx.db }, clock: ctx.clock, logger: ctx.logger }, client)) as JobSummary;
+  };
+}
+
+export const JOB_BODIES: JobBodies = {
+  reconcile: reconcileJob,
+  exception_digest: slackPost(postExceptionDigest),
+  straggler_alerts: slackPost(sendStragglerAlerts),
+  stripe_backfill: stripeBackfillJob,
+};
