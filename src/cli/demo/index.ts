@@ -9,6 +9,7 @@ import { out } from '../output.js';
 import type { DemoContext, DemoStep } from './context.js';
 import { ledgerDemoStep } from './ledger.js';
 import { reconcileDemoStep } from './reconcile.js';
+import { slackDemoStep } from './slack.js';
 import { stripeDemoStep } from './stripe.js';
 
 /** The demo month. Everything the demo loads is dated inside it, so every run prints the same. */
@@ -22,6 +23,7 @@ const steps: Array<{ title: string; run: DemoStep }> = [
   { title: 'Stripe ingest', run: stripeDemoStep },
   { title: 'GL import', run: ledgerDemoStep },
   { title: 'Reconcile', run: reconcileDemoStep },
+  { title: 'Slack', run: slackDemoStep },
 ];
 
 export interface DemoOptions {
