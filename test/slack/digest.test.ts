@@ -8,7 +8,7 @@ import { ManualClock } from '../support/clock.js';
 import { testConfig } from '../support/config.js';
 import { type TestDb, createTestDb } from '../support/db.js';
 import { insertExceptions, insertManyExceptions } from '../support/exception-rows.js';
-import { type FakeSlack, type RecordedCall, silentSlackLogger, startFakeSlack } from '../support/fake-slack.js';
+import { type FakeSlack, type RecordedCall, fakeSlackClientOptions, silentSlackLogger, startFakeSlack } from '../support/fake-slack.js';
 
 /**
  * The daily exception digest as the finance team sees it in the digest channel: the numbers, the
@@ -79,11 +79,7 @@ async function seed(): Promise<Record<string, bigint>> {
 beforeAll(async () => {
   db = await createTestDb();
   slack = await startFakeSlack();
-  client = new WebClient(slack.token, {
-    slackApiUrl: slack.apiUrl,
-    retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 },
-    logger: silentSlackLogger(),
-  });
+  client = new WebClient(slack.token, { ...fakeSlackClientOptions(slack), logger: silentSlackLogger() });
 });
 afterAll(async () => {
   await slack.close();

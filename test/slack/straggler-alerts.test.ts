@@ -8,7 +8,7 @@ import { ManualClock } from '../support/clock.js';
 import { testConfig } from '../support/config.js';
 import { type TestDb, createTestDb } from '../support/db.js';
 import { insertExceptions } from '../support/exception-rows.js';
-import { type FakeSlack, type RecordedCall, silentSlackLogger, startFakeSlack } from '../support/fake-slack.js';
+import { type FakeSlack, type RecordedCall, fakeSlackClientOptions, silentSlackLogger, startFakeSlack } from '../support/fake-slack.js';
 
 /**
  * High-value straggler DMs as the owner or the on-call person gets them: one per exception per day
@@ -57,11 +57,7 @@ async function deliveries(): Promise<Array<{ dedupe_key: string; status: string;
 beforeAll(async () => {
   db = await createTestDb();
   slack = await startFakeSlack();
-  client = new WebClient(slack.token, {
-    slackApiUrl: slack.apiUrl,
-    retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 },
-    logger: silentSlackLogger(),
-  });
+  client = new WebClient(slack.token, { ...fakeSlackClientOptions(slack), logger: silentSlackLogger() });
 });
 afterAll(async () => {
   await slack.close();

@@ -5,7 +5,7 @@ import type { JobBodies } from '../../src/jobs/index.js';
 import { type Clock, silentLogger, systemClock } from '../../src/util/index.js';
 import { TEST_SIGNING_SECRET, testConfig } from './config.js';
 import { type TestDb, createTestDb } from './db.js';
-import { type FakeSlack, startFakeSlack } from './fake-slack.js';
+import { type FakeSlack, fakeSlackClientOptions, startFakeSlack } from './fake-slack.js';
 
 export interface TestApp {
   app: BillopsApp;
@@ -42,7 +42,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     db: opts.appDb ?? db,
     logger: silentLogger,
     clock: opts.clock ?? systemClock,
-    slackClientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } },
+    slackClientOptions: fakeSlackClientOptions(slack),
     ...(opts.routes ? { routes: opts.routes } : {}),
     ...(opts.jobBodies ? { jobBodies: opts.jobBodies } : {}),
   });

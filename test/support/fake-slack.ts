@@ -235,6 +235,11 @@ export interface FakeSlack {
   close(): Promise<void>;
 }
 
+/** WebClient options for talking to a fake Slack: its URL, and retries fast enough for tests. */
+export function fakeSlackClientOptions(slack: Pick<FakeSlack, 'apiUrl'>) {
+  return { slackApiUrl: slack.apiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 } };
+}
+
 /** A @slack/logger-compatible logger that prints nothing (WebClient logs platform errors loudly). */
 export function silentSlackLogger(): Logger {
   let level: LogLevel = LogLevel.ERROR;
