@@ -45,6 +45,11 @@ export async function createBenchDb(label: string): Promise<BenchDb> {
     ...db,
     async drop() {
       await db.close();
+      // BENCH_KEEP_DB=1 leaves the database for a look with psql afterwards
+      if (process.env.BENCH_KEEP_DB) {
+        process.stderr.write(`  kept database ${name}\n`);
+        return;
+      }
       const a = new pg.Client({ connectionString: base });
       await a.connect();
       await a.query(`drop database if exists ${name} with (force)`);

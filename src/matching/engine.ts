@@ -20,6 +20,9 @@ import type { MatchRule, MatchingConfig } from './rules.js';
  * Everything runs inside the caller's transaction: a run is all or nothing.
  */
 
+/** The first rule's pairs (an unlogged table for the length of a run; see assignPairs). */
+const SCRATCH_FIRST = 'recon_scratch_first_pairs';
+
 /** Pairs per `recon_pair_batches` row. */
 export const PAIR_BATCH_SIZE = 4096;
 
@@ -58,8 +61,15 @@ async function analyze(trx: Trx, ...tables: string[]): Promise<void> {
 }
 
 export class Engine {
-  private fullBuilt = false;
-  private refsBuilt = false;
+  /** The working tables (open records and their references) exist. */
+  private built = false;
+  private anyDone = false;
+  /** The highest pair number in the first rule's table. */
+  private firstSpan = 0n;
+  /** Where the current rule's one-to-one pairs are. */
+  private pairsTable = 'w_pairs';
+  private accounts: Array<{ account: string; cls: string; sign: number }> = [];
+  private readonly scoped: boolean;
   /** Set when the current rule produced one-to-one pairs (in w_pairs) rather than groups (in w_out). */
   private pairVarianceKind: RawBuilder<unknown> | null = null;
   private readonly billDate: RawBuilder<unknown>;
@@ -68,10 +78,11 @@ export class Engine {
   constructor(
     private readonly trx: Trx,
     private readonly m: MatchingConfig,
-    scope: EngineScope,
+    private readonly scope: EngineScope,
     private readonly run: { id: bigint; now: Date; fxRates: Record<string, string>; reportingCurrency: string },
   ) {
     const pad = maxWindow(m.rules);
+    this.scoped = Boolean(scope.from || scope.to);
     this.billDate =
       scope.from || scope.to ? sql`and b.occurred_on between ${scope.from ?? '0001-01-01'}::date and ${scope.to ?? '9999-12-31'}::date` : sql``;
     this.glDate =
@@ -95,71 +106,99 @@ export class Engine {
     await sql`create temp table w_matched (kind text, bn bigint, bsum bigint, bcur text, gn bigint, gsum bigint, gcur text) on commit drop`.execute(trx);
     const recvSign = m.accounts.receivable.normal_side === 'credit' ? -1 : 1;
     const clearSign = m.accounts.clearing.normal_side === 'credit' ? -1 : 1;
-    // Classify each distinct account once (hundreds), not each GL line (millions).
+    // Classify each account once (hundreds, kept in gl_accounts by the GL's triggers), not each line.
     await sql`
       create temp table w_acct on commit drop as
       select account, cls, case cls when 'receivable' then ${recvSign}::int else ${clearSign}::int end as sign from (
         select account,
           case when account ilike any(${globsToLike(m.accounts.receivable.accounts)}::text[]) then 'receivable'
                when account ilike any(${globsToLike(m.accounts.clearing.accounts)}::text[]) then 'clearing' end as cls
-        from (select distinct account from gl_entries) a
+        from gl_accounts a
       ) c where cls is not null`.execute(trx);
+    this.accounts = (await sql<{ account: string; cls: string; sign: number }>`select account, cls, sign from w_acct order by account`.execute(trx)).rows;
     // Records matched in earlier runs; this run's matches are added as they are written.
     await sql`create temp table w_done_b on commit drop as select record_id as id from recon_match_members where side = 'billing'`.execute(trx);
     await sql`create temp table w_done_g on commit drop as select record_id as id from recon_match_members where side = 'gl'`.execute(trx);
     await analyze(trx, 'w_acct', 'w_done_b', 'w_done_g');
+    const done = await sql<{ n: bigint }>`select (select count(*) from w_done_b) + (select count(*) from w_done_g) as n`.execute(trx);
+    this.anyDone = (done.rows[0]?.n ?? 0n) > 0n;
   }
 
-  /** Open records, one row per reference: as a query (for the first rule) or a table. */
+  /** The classified accounts as a VALUES list: unlike a temp table, parallel workers can read it. */
+  private accountValues(): RawBuilder<unknown> {
+    if (this.accounts.length === 0) return sql`(select null::text as account, null::text as cls, null::int as sign where false)`;
+    return sql`(values ${sql.join(this.accounts.map((a) => sql`(${a.account}::text, ${a.cls}::text, ${a.sign}::int)`))})`;
+  }
+
+  /**
+   * Open records, one row per reference, from the reference index (the first rule). Written without
+   * temp tables when nothing was matched before, so the join runs as a parallel hash join.
+   */
   private billRefSource(): RawBuilder<unknown> {
+    const notDone = this.anyDone ? sql`and r.record_id not in (select id from w_done_b)` : sql``;
+    const scope = this.scoped ? sql`and r.d between ${this.scope.from ?? '0001-01-01'}::date and ${this.scope.to ?? '9999-12-31'}::date` : sql``;
     return sql`(
-      select unnest(b.refs) as ref, b.id, b.kind, b.account_class as cls, b.amount, b.currency, b.occurred_on as d
-      from recon_billing_records b
-      where b.active and b.id not in (select id from w_done_b) ${this.billDate})`;
+      select r.ref, r.record_id as id, r.kind, r.cls, r.amount, r.currency, r.d
+      from recon_billing_refs r
+      where r.active ${notDone} ${scope})`;
   }
 
   private glRefSource(): RawBuilder<unknown> {
+    const notDone = this.anyDone ? sql`and r.entry_id not in (select id from w_done_g)` : sql``;
+    const pad = maxWindow(this.m.rules);
+    const scope = this.scoped
+      ? sql`and r.d between ${this.scope.from ?? '0001-01-01'}::date - ${pad}::int and ${this.scope.to ?? '9999-12-31'}::date + ${pad}::int`
+      : sql``;
     return sql`(
-      select unnest(g.stripe_ids || g.invoice_numbers) as ref, g.id, a.cls, g.amount * a.sign as amount, g.currency, g.entry_date as d
-      from gl_entries g join w_acct a on a.account = g.account
-      where g.id not in (select id from w_done_g) ${this.glDate})`;
+      select r.ref, r.entry_id as id, a.cls, r.amount * a.sign as amount, r.currency, r.d
+      from gl_entry_refs r join ${this.accountValues()} as a (account, cls, sign) on a.account = r.account
+      where true ${notDone} ${scope})`;
   }
 
-  private async buildRefs(): Promise<void> {
-    const { trx } = this;
-    await drop(trx, 'w_bill_ref', 'w_gl_ref');
-    await sql`create temp table w_bill_ref on commit drop as select * from ${this.billRefSource()} s`.execute(trx);
-    await sql`create temp table w_gl_ref on commit drop as select * from ${this.glRefSource()} s`.execute(trx);
-    await analyze(trx, 'w_bill_ref', 'w_gl_ref');
-    this.refsBuilt = true;
-  }
+  /** Ids matched by the first rule (kept as a table rather than copied into the done sets). */
+  private firstB: RawBuilder<unknown> = sql``;
+  private firstG: RawBuilder<unknown> = sql``;
 
-  /** The full open records, for the rules that need more than references (built once, when small). */
-  private async buildFull(): Promise<void> {
+  /** The open records (full rows) and their references, for every rule after the first. */
+  private async buildWorking(): Promise<void> {
     const { trx } = this;
-    await drop(trx, 'w_bill', 'w_gl');
+    await drop(trx, 'w_bill', 'w_gl', 'w_bill_ref', 'w_gl_ref');
+    // Without temp tables in them (nothing matched before this run), these run in parallel.
+    const doneB = this.anyDone ? sql`and b.id not in (select id from w_done_b)` : sql``;
+    const doneG = this.anyDone ? sql`and g.id not in (select id from w_done_g)` : sql``;
     await sql`
       create temp table w_bill on commit drop as
       select b.id, b.record_key collate "C" as key, b.kind, b.account_class as cls, b.refs, b.customer_id,
-        lower(b.customer_name) as cname, b.amount, b.currency, b.settlement_amount, b.settlement_currency,
+        lower(b.customer_name) as cname, b.customer_name, b.stripe_id, b.amount, b.currency, b.settlement_amount, b.settlement_currency,
         b.occurred_on as d, b.group_key
       from recon_billing_records b
-      where b.active and b.id not in (select id from w_done_b) ${this.billDate}`.execute(trx);
+      where b.active ${doneB} ${this.firstB} ${this.billDate}`.execute(trx);
     await sql`
       create temp table w_gl on commit drop as
       select g.id, g.line_key collate "C" as key, a.cls, g.stripe_ids || g.invoice_numbers as refs,
-        lower(g.customer_name) as cname, g.amount * a.sign as amount, g.currency, g.entry_date as d, g.account,
-        g.transaction_type, g.memo
-      from gl_entries g join w_acct a on a.account = g.account
-      where g.id not in (select id from w_done_g) ${this.glDate}`.execute(trx);
-    await analyze(trx, 'w_bill', 'w_gl');
-    this.fullBuilt = true;
+        lower(g.customer_name) as cname, g.customer_name, g.amount * a.sign as amount, g.amount as raw_amount, g.currency,
+        g.entry_date as d, g.account, g.transaction_type, g.memo
+      from gl_entries g join ${this.accountValues()} as a (account, cls, sign) on a.account = g.account
+      where true ${doneG} ${this.firstG} ${this.glDate}`.execute(trx);
+    // references from the (small) open sets, not from the index
+    await sql`create temp table w_bill_ref on commit drop as select unnest(refs) collate "C" as ref, id, kind, cls, amount, currency, d from w_bill`.execute(trx);
+    await sql`create temp table w_gl_ref on commit drop as select unnest(refs) collate "C" as ref, id, cls, amount, currency, d from w_gl`.execute(trx);
+    // statistics on what later rules join and filter on (all columns would cost more than they help)
+    await sql`analyze w_bill (id, cls, currency, amount, d, customer_id, cname, group_key)`.execute(trx);
+    await sql`analyze w_gl (id, cls, currency, amount, d, cname)`.execute(trx);
+    await sql`analyze w_bill_ref (ref, id, cls, currency, amount, d)`.execute(trx);
+    await sql`analyze w_gl_ref (ref, id, cls, currency, amount, d)`.execute(trx);
+    this.built = true;
   }
 
-  /** After all rules: make sure the full open tables exist (exception derivation reads them). */
+  /** After all rules: make sure the open tables exist (exception derivation reads them). */
   async finish(): Promise<void> {
-    if (!this.refsBuilt) await this.buildRefs();
-    if (!this.fullBuilt) await this.buildFull();
+    if (!this.built) await this.buildWorking();
+  }
+
+  /** Drop the run's unlogged scratch table (before commit; a failed run's goes with its transaction). */
+  async close(): Promise<void> {
+    await drop(this.trx, SCRATCH_FIRST);
   }
 
   async runAll(): Promise<RuleResult[]> {
@@ -170,7 +209,7 @@ export class Engine {
       // The first rule, if a reference rule, reads the base tables; every other rule the working set.
       const onBase = first && (rule.kind === 'exact' || rule.kind === 'tolerance');
       first = false;
-      if (!onBase && !this.refsBuilt) await this.buildRefs();
+      if (!onBase && !this.built) await this.buildWorking();
       await drop(this.trx, 'w_out');
       this.pairVarianceKind = null;
       // What the rule matched: member ids and sums per match, written to recon_matches in one insert.
@@ -219,29 +258,46 @@ export class Engine {
     return this.pairVarianceKind ? this.writePairs(rule, this.pairVarianceKind) : this.writeGroups(rule);
   }
 
-  /** One-to-one pairs (w_pairs) → `recon_pair_batches`, each pair with its own match id. */
+  /** One-to-one pairs → `recon_pair_batches`, each pair with its own match id. */
   private async writePairs(rule: MatchRule, vk: RawBuilder<unknown>): Promise<{ matches: number; billingRecords: number; glEntries: number }> {
     const { trx } = this;
-    const count = Number((await sql<{ n: bigint }>`select count(*) as n from w_pairs`.execute(trx)).rows[0]?.n ?? 0n);
+    const first = this.pairsTable === SCRATCH_FIRST;
+    const P = sql.table(this.pairsTable);
+    // the first rule's table holds every candidate, numbered; the others hold only pairs
+    const pairs = first ? sql`(select * from ${P} where pick)` : sql`(select *, row_number() over (order by bid) as rn from ${P})`;
+    // what this rule matched, per currency pair (also how many pairs there are)
+    const totals = await sql<{ n: bigint }>`
+      insert into w_matched
+      select ${rule.kind}, count(*), sum(bamount), bcur, count(*), sum(gamount), gcur from ${pairs} p group by bcur, gcur
+      returning bn as n`.execute(trx);
+    const count = totals.rows.reduce((a, r) => a + Number(r.n), 0);
     if (count === 0) return { matches: 0, billingRecords: 0, glEntries: 0 };
     // Reserve a block of match ids from the sequence every match draws from (the run holds the
-    // reconcile lock, and nextval/setval are atomic besides).
+    // reconcile lock, and nextval/setval are atomic besides). Numbered in billing-record order: the
+    // same data gets the same match ids (the first rule's numbers have gaps where contested
+    // candidates were; the ids stay unique).
+    const span = first ? this.firstSpan : BigInt(count);
     const seq = sql`pg_get_serial_sequence('recon_match_groups', 'id')`;
     const firstId = (await sql<{ id: bigint }>`select nextval(${seq}) as id`.execute(trx)).rows[0]?.id;
     if (firstId === undefined) throw new Error('could not reserve match ids');
-    await sql`select setval(${seq}, ${firstId}::bigint + ${count - 1}::bigint, true)`.execute(trx);
-    // Numbered in billing-record order: the same data gets the same match ids.
+    await sql`select setval(${seq}, ${firstId}::bigint + ${span}::bigint - 1, true)`.execute(trx);
+    // A pair's position inside its batch does not matter (its id says which match it is), so the
+    // arrays are built in arrival order instead of sorting each batch.
     await sql`
       insert into recon_pair_batches (run_id, rule_name, rule_kind, variance_kind, variance_currency,
         match_ids, billing_ids, gl_ids, variances, created_at)
       select ${this.run.id}, ${rule.name}, ${rule.kind}, vkind, vcur,
-        array_agg(${firstId}::bigint + rn - 1 order by rn), array_agg(bid order by rn), array_agg(gid order by rn),
-        array_agg(variance order by rn), ${this.run.now}
-      from (select bid, gid, variance, vcur, ${vk} as vkind, row_number() over (order by bid) as rn from w_pairs) s
+        array_agg(${firstId}::bigint + rn - 1), array_agg(bid), array_agg(gid), array_agg(variance), ${this.run.now}
+      from (select bid, gid, variance, vcur, ${vk} as vkind, rn from ${pairs} p) s
       group by (rn - 1) / ${PAIR_BATCH_SIZE}, vkind, vcur`.execute(trx);
-    await sql`
-      insert into w_matched
-      select ${rule.kind}, count(*), sum(bamount), bcur, count(*), sum(gamount), gcur from w_pairs group by bcur, gcur`.execute(trx);
+    if (first) {
+      // The first rule, on the base tables: its (many) pairs are excluded when the working tables
+      // are built, instead of being copied into the done sets first (NOT EXISTS on a regular table:
+      // a parallel hash anti-join).
+      this.firstB = sql`and not exists (select 1 from ${P} f where f.bid = b.id and f.pick)`;
+      this.firstG = sql`and not exists (select 1 from ${P} f where f.gid = g.id and f.pick)`;
+      return { matches: count, billingRecords: count, glEntries: count };
+    }
     await sql`insert into w_done_b select bid from w_pairs`.execute(trx);
     await sql`insert into w_done_g select gid from w_pairs`.execute(trx);
     await this.shrink(sql`(select bid as id from w_pairs)`, sql`(select gid as id from w_pairs)`, count);
@@ -288,67 +344,109 @@ export class Engine {
         await sql`create temp table ${sql.raw(`${t}_next`)} on commit drop as
           select * from ${sql.table(t)} x where x.id not in (select id from ${gone} d)`.execute(trx);
         await sql`drop table ${sql.table(t)}`.execute(trx);
+        // no new statistics: the planner scales the old ones by the table's current size
         await sql`alter table ${sql.raw(`${t}_next`)} rename to ${sql.raw(t)}`.execute(trx);
-        await analyze(trx, t);
       } else {
         await sql`delete from ${sql.table(t)} x using ${gone} d where d.id = x.id`.execute(trx);
       }
     };
-    if (this.refsBuilt) {
-      await shrinkOne('w_bill_ref', newB);
-      await shrinkOne('w_gl_ref', newG);
-    }
-    if (this.fullBuilt) {
-      await shrinkOne('w_bill', newB);
-      await shrinkOne('w_gl', newG);
-    }
+    if (!this.built) return;
+    await shrinkOne('w_bill_ref', newB);
+    await shrinkOne('w_gl_ref', newG);
+    await shrinkOne('w_bill', newB);
+    await shrinkOne('w_gl', newG);
   }
 
   /**
    * Candidate pairs in `w_cand (bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur)` →
-   * one-to-one pairs in `w_out`. Unique candidates go straight through; contested ones are ranked.
+   * one-to-one pairs in `w_pairs`. Unique candidates go straight through; contested ones are ranked.
    */
   private async assignPairs(varianceKind: RawBuilder<unknown>): Promise<void> {
     const { trx } = this;
-    await analyze(trx, 'w_cand');
+    this.pairsTable = 'w_pairs';
     await drop(trx, 'w_pairs');
-    // the common case: a pair that is the only candidate on both sides needs no ranking
+    // the common case: a pair that is the only candidate on both sides needs no ranking (two
+    // window counts, sorted by GL then by billing id, cost less than two grouped joins)
     await sql`
       create temp table w_pairs on commit drop as
-      select c.* from w_cand c
-      join (select bid from w_cand group by bid having count(*) = 1) x on x.bid = c.bid
-      join (select gid from w_cand group by gid having count(*) = 1) y on y.gid = c.gid`.execute(trx);
+      select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur from (
+        select y.*, count(*) over (partition by y.bid) as nb from (
+          select c.*, count(*) over (partition by c.gid) as ng from w_cand c
+        ) y
+      ) z where nb = 1 and ng = 1`.execute(trx);
     const sizes = await sql<{ c: bigint; p: bigint }>`select (select count(*) from w_cand) as c, (select count(*) from w_pairs) as p`.execute(trx);
-    const contested = (sizes.rows[0]?.c ?? 0n) - (sizes.rows[0]?.p ?? 0n);
-    if (contested > 0n) {
+    if ((sizes.rows[0]?.c ?? 0n) > (sizes.rows[0]?.p ?? 0n)) {
+      // a record in a unique pair has no other candidate, so the contested rows are the others
       await sql`delete from w_cand c using w_pairs p where p.bid = c.bid`.execute(trx);
-      // contested: rank with the stable keys
-      await drop(trx, 'w_rank', 'w_new');
-      await sql`
-        create temp table w_rank on commit drop as
-        select c.*, b.record_key collate "C" as bkey, g.line_key collate "C" as gkey
-        from (select distinct * from w_cand) c join recon_billing_records b on b.id = c.bid join gl_entries g on g.id = c.gid`.execute(trx);
-      await sql`create temp table w_new (like w_cand) on commit drop`.execute(trx);
-      for (let i = 0; i < 50; i++) {
-        await sql`truncate w_new`.execute(trx);
-        const res = await sql`
-          insert into w_new
-          select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur from (
-            select r.*,
-              row_number() over (partition by r.bid order by r.dd, r.gkey, r.gid) as rb,
-              row_number() over (partition by r.gid order by r.dd, r.bkey, r.bid) as rg
-            from w_rank r
-          ) x where rb = 1 and rg = 1`.execute(trx);
-        if (Number(res.numAffectedRows ?? 0n) === 0) break;
-        await sql`insert into w_pairs select * from w_new`.execute(trx);
-        // two equi-join deletes, not one OR: an OR join condition cannot hash and goes quadratic
-        await sql`delete from w_rank r using w_new p where r.bid = p.bid`.execute(trx);
-        await sql`delete from w_rank r using w_new p where r.gid = p.gid`.execute(trx);
-        const more = await sql<{ n: bigint }>`select count(*) as n from w_rank`.execute(trx);
-        if ((more.rows[0]?.n ?? 0n) === 0n) break;
-      }
+      await this.rankContested('w_pairs');
     }
     this.pairVarianceKind = varianceKind;
+  }
+
+  /**
+   * The first rule's candidates, straight from the reference index (a parallel hash join), counted
+   * and numbered in the same statement, into an unlogged table: parallel workers cannot read temp
+   * tables, and building the open sets after it — an anti-join of every record against these pairs —
+   * then runs in parallel too. `pick` marks the pairs taken; `rn` numbers them in billing-record
+   * order, which fixes their match ids. The table is dropped when the run ends, or with its
+   * transaction if the run fails.
+   */
+  private async assignFirstPairs(candidates: RawBuilder<unknown>, varianceKind: RawBuilder<unknown>): Promise<void> {
+    const { trx } = this;
+    const P = sql.table(SCRATCH_FIRST);
+    this.pairsTable = SCRATCH_FIRST;
+    await drop(trx, SCRATCH_FIRST);
+    await sql`
+      create unlogged table ${P} as
+      select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur,
+        ng = 1 and count(*) over (partition by bid) = 1 as pick,
+        row_number() over (order by bid) as rn
+      from (select c.*, count(*) over (partition by c.gid) as ng from ${candidates} c) y`.execute(trx);
+    const sizes = await sql<{ c: bigint; p: bigint; top: bigint | null }>`
+      select count(*) as c, count(*) filter (where pick) as p, max(rn) as top from ${P}`.execute(trx);
+    const row = sizes.rows[0];
+    this.firstSpan = row?.top ?? 0n;
+    if (row && row.c > row.p) {
+      await drop(trx, 'w_cand', 'w_pairs');
+      await sql`create temp table w_cand on commit drop as select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur from ${P} where not pick`.execute(trx);
+      await sql`create temp table w_pairs (like w_cand) on commit drop`.execute(trx);
+      await this.rankContested('w_pairs');
+      await sql`
+        insert into ${P} select w.*, true, ${row.top ?? 0n}::bigint + row_number() over (order by w.bid) from w_pairs w`.execute(trx);
+      this.firstSpan = (row.top ?? 0n) + BigInt(Number((await sql<{ n: bigint }>`select count(*) as n from w_pairs`.execute(trx)).rows[0]?.n ?? 0n));
+    }
+    this.pairVarianceKind = varianceKind;
+  }
+
+  /** Contested candidates (w_cand) ranked by date proximity, then the stable keys; winners into `into`. */
+  private async rankContested(into: string): Promise<void> {
+    const { trx } = this;
+    const T = sql.table(into);
+    await analyze(trx, 'w_cand');
+    await drop(trx, 'w_rank', 'w_new');
+    await sql`
+      create temp table w_rank on commit drop as
+      select c.*, b.record_key collate "C" as bkey, g.line_key collate "C" as gkey
+      from (select distinct * from w_cand) c join recon_billing_records b on b.id = c.bid join gl_entries g on g.id = c.gid`.execute(trx);
+    await sql`create temp table w_new (like w_cand) on commit drop`.execute(trx);
+    for (let i = 0; i < 50; i++) {
+      await sql`truncate w_new`.execute(trx);
+      const res = await sql`
+        insert into w_new
+        select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur from (
+          select r.*,
+            row_number() over (partition by r.bid order by r.dd, r.gkey, r.gid) as rb,
+            row_number() over (partition by r.gid order by r.dd, r.bkey, r.bid) as rg
+          from w_rank r
+        ) x where rb = 1 and rg = 1`.execute(trx);
+      if (Number(res.numAffectedRows ?? 0n) === 0) break;
+      await sql`insert into ${T} select * from w_new`.execute(trx);
+      // two equi-join deletes, not one OR: an OR join condition cannot hash and goes quadratic
+      await sql`delete from w_rank r using w_new p where r.bid = p.bid`.execute(trx);
+      await sql`delete from w_rank r using w_new p where r.gid = p.gid`.execute(trx);
+      const more = await sql<{ n: bigint }>`select count(*) as n from w_rank`.execute(trx);
+      if ((more.rows[0]?.n ?? 0n) === 0n) break;
+    }
   }
 
   private kinds(rule: MatchRule, alias: string): RawBuilder<unknown> {
@@ -370,22 +468,23 @@ export class Engine {
     const amountJoin = rule.kind === 'exact' ? sql`and g.amount = b.amount` : sql``;
     const billRef = onBase ? this.billRefSource() : sql`w_bill_ref`;
     const glRef = onBase ? this.glRefSource() : sql`w_gl_ref`;
-    await drop(this.trx, 'w_cand');
     // One row per shared reference: a pair sharing two references appears twice, which makes it
     // contested, and the ranking takes it once.
-    await sql`
-      create temp table w_cand on commit drop as
+    const candidates = sql`(
       select b.id as bid, g.id as gid, abs(g.d - b.d) as dd, g.amount - b.amount as variance, b.currency as vcur,
         b.amount as bamount, g.amount as gamount, b.currency as bcur, g.currency as gcur
       from ${billRef} b
       join ${glRef} g on g.ref = b.ref and g.cls = b.cls and g.currency = b.currency ${amountJoin}
-      where abs(g.d - b.d) <= ${rule.date_window_days}::int and ${this.kinds(rule, 'b')} and ${amountOk}`.execute(this.trx);
-    await this.assignPairs(sql`case when variance = 0 then 'none' else 'rounding' end`);
+      where abs(g.d - b.d) <= ${rule.date_window_days}::int and ${this.kinds(rule, 'b')} and ${amountOk})`;
+    const varianceKind = sql`case when variance = 0 then 'none' else 'rounding' end`;
+    if (onBase) return this.assignFirstPairs(candidates, varianceKind);
+    await drop(this.trx, 'w_cand');
+    await sql`create temp table w_cand on commit drop as select * from ${candidates} c`.execute(this.trx);
+    await this.assignPairs(varianceKind);
   }
 
   private async fxRule(rule: Extract<MatchRule, { kind: 'fx' }>): Promise<void> {
     const { trx } = this;
-    if (!this.fullBuilt) await this.buildFull();
     // Configured rates (reporting-currency units per unit) with each currency's minor-unit exponent,
     // for converting when Stripe gave no settlement amount in the GL's currency.
     const all = { ...this.run.fxRates, [this.run.reportingCurrency]: '1' };
@@ -416,7 +515,6 @@ export class Engine {
   }
 
   private async windowRule(rule: Extract<MatchRule, { kind: 'window' }>): Promise<void> {
-    if (!this.fullBuilt) await this.buildFull();
     await drop(this.trx, 'w_cand');
     await sql`
       create temp table w_cand on commit drop as
@@ -431,7 +529,6 @@ export class Engine {
 
   private async oneToMany(rule: Extract<MatchRule, { kind: 'aggregate' }>): Promise<void> {
     const { trx } = this;
-    if (!this.fullBuilt) await this.buildFull();
     await drop(trx, 'w_agg');
     // every open GL line sharing a reference with the billing record, same class and currency
     await sql`
@@ -463,7 +560,6 @@ export class Engine {
 
   private async manyToOne(rule: Extract<MatchRule, { kind: 'aggregate' }>): Promise<void> {
     const { trx } = this;
-    if (!this.fullBuilt) await this.buildFull();
     // billing records grouped by the payout that paid them out (settlement amounts: that is what landed)
     await sql`
       insert into w_out (billing_ids, gl_ids, variance_kind, variance, vcur, bsum, bcur, gsum, gcur)
@@ -489,7 +585,6 @@ export class Engine {
   }
 
   private async expectedGlOnly(rule: Extract<MatchRule, { kind: 'expected_gl_only' }>): Promise<void> {
-    if (!this.fullBuilt) await this.buildFull();
     const conds: RawBuilder<unknown>[] = [];
     if (rule.accounts?.length) conds.push(sql`g.account ilike any(${globsToLike(rule.accounts)}::text[])`);
     if (rule.transaction_types?.length) conds.push(sql`lower(g.transaction_type) = any(${rule.transaction_types.map((t) => t.toLowerCase())}::text[])`);

@@ -143,6 +143,7 @@ export async function reconcile(db: Kysely<Database>, o: ReconcileOptions): Prom
         highValueMajor: highValueMajor(o.file),
         fxTolerancePercent: o.matching.fx_tolerance_percent,
         timezone: o.file.org.timezone,
+        scoped: Boolean(o.from || o.to),
       });
 
       // This run's picture: what was open at the start either matched now or is still open.
@@ -163,6 +164,7 @@ export async function reconcile(db: Kysely<Database>, o: ReconcileOptions): Prom
         gl: { matched: totalsOf(matched.gl), glOnly: totalsOf(await open('w_gl')), expected: totalsOf(matched.expected) },
         exceptions,
       };
+      await engine.close();
       summary.durationMs = Math.round(performance.now() - t0);
       const json = JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
       await sql`
