@@ -2,6 +2,7 @@ import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { matchingSchema } from '../matching/rules.js';
 import { ledgerConfigSchema } from '../ledger/config-schema.js';
+import { approvalsConfigSchema } from '../approvals/config-schema.js';
 
 /** Cron expression, 5 or 6 fields (node-cron accepts seconds as an optional first field). */
 const cron = z
@@ -101,6 +102,8 @@ export const schedulesSchema = z
     exception_digest: schedule.default('30 8 * * 1-5'),
     straggler_alerts: schedule.default('0 10 * * 1-5'),
     stripe_backfill: schedule.default('15 */6 * * *'),
+    approval_outbox: schedule.default('* * * * *'),
+    approval_expiry: schedule.default('*/15 * * * *'),
   })
   .strict();
 
@@ -148,6 +151,7 @@ export const billopsFileSchema = z
     stripe: stripeSchema.default(stripeSchema.parse({})),
     matching: matchingSchema.default(matchingSchema.parse({})),
     ledger: ledgerConfigSchema.default(ledgerConfigSchema.parse({})),
+    approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
   })
   .strict()
   // GL rows without a currency column are in the books' currency unless ledger.default_currency says otherwise.

@@ -2,6 +2,18 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/index.js';
 import { currencyExponent } from '../money/index.js';
 
+/** The kinds reconciliation derives (and so may auto-resolve); others are raised by their own checks. */
+export const DERIVED_KINDS = [
+  'missing_in_gl',
+  'missing_in_billing',
+  'amount_mismatch',
+  'void_not_reflected',
+  'duplicate_in_gl',
+  'fx_variance_over_tolerance',
+  'failed_payment',
+  'dispute_open',
+] as const;
+
 export interface DeriveOptions {
   runId: bigint;
   now: Date;
@@ -12,6 +24,8 @@ export interface DeriveOptions {
   highValueMajor: string;
   fxTolerancePercent: string;
   timezone: string;
+  /** The run was limited to a date window (--from / --to). */
+  scoped: boolean;
 }
 
 export interface DeriveResult {
@@ -59,52 +73,56 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     ),
     voided as (
       select distinct on (g.id) g.id as gid, r.id as bid, r.stripe_id, r.refs[2] as number
-      from w_gl_ref g join recon_billing_records r on not r.active and r.status = 'void' and g.ref = any(r.refs)
+      from w_gl_ref g
+      join recon_billing_refs x on x.ref = g.ref and not x.active
+      join recon_billing_records r on r.id = x.record_id and r.status = 'void'
       order by g.id, r.id
     ),
     dup as (
       -- the same posting (account, amount, currency, a shared reference) is already matched: the
       -- other copy is not among the open GL lines
       select distinct on (g.id) g.id as gid, e2.id as other_id
-      from w_gl g
-      join gl_entries ge on ge.id = g.id
-      join gl_entries e2 on e2.account = ge.account and e2.amount = ge.amount and e2.currency = ge.currency and e2.id <> ge.id
-        and (e2.stripe_ids || e2.invoice_numbers) && (ge.stripe_ids || ge.invoice_numbers)
+      from w_gl_ref gr
+      join w_gl g on g.id = gr.id
+      join gl_entry_refs r2 on r2.ref = gr.ref and r2.entry_id <> gr.id
+        and r2.account = g.account and r2.amount = g.raw_amount and r2.currency = g.currency
+      join gl_entries e2 on e2.id = r2.entry_id
       where g.id not in (select gid from voided)
         and not exists (select 1 from w_gl o where o.id = e2.id)
         and not exists (select 1 from expected x where x.gid = e2.id)
       order by g.id, e2.line_key
-    )
+    ),
+    conds as (
     select 'amount_mismatch:' || m.bkey as dedupe_key, 'amount_mismatch' as kind, b.amount as amount, b.currency,
-      b.customer_id, rb.customer_name, b.id as billing_record_id, m.gid as gl_entry_id, rb.stripe_id, m.ref as reference,
+      b.customer_id, b.customer_name, b.id as billing_record_id, m.gid as gl_entry_id, b.stripe_id, m.ref as reference,
       b.d as since, jsonb_build_object('billing_amount', m.bamount::text, 'gl_amount', m.gamount::text, 'difference', (m.gamount - m.bamount)::text) as details
-    from mism1 m join ub b on b.id = m.bid join recon_billing_records rb on rb.id = b.id
+    from mism1 m join ub b on b.id = m.bid
     where m.bcur = m.gcur
     union all
     select 'fx_variance_over_tolerance:' || m.bkey, 'fx_variance_over_tolerance', coalesce(b.settlement_amount, b.amount),
-      coalesce(b.settlement_currency, b.currency), b.customer_id, rb.customer_name, b.id, m.gid, rb.stripe_id, m.ref, b.d,
+      coalesce(b.settlement_currency, b.currency), b.customer_id, b.customer_name, b.id, m.gid, b.stripe_id, m.ref, b.d,
       jsonb_build_object('billing_amount', m.bamount::text, 'billing_currency', m.bcur, 'gl_amount', m.gamount::text, 'gl_currency', m.gcur,
         'settlement_amount', b.settlement_amount::text, 'settlement_currency', b.settlement_currency, 'tolerance_percent', ${o.fxTolerancePercent}::text)
-    from mism1 m join ub b on b.id = m.bid join recon_billing_records rb on rb.id = b.id
+    from mism1 m join ub b on b.id = m.bid
     where m.bcur <> m.gcur
     union all
     select 'void_not_reflected:' || g.key, 'void_not_reflected', g.amount, g.currency, rb.customer_id, rb.customer_name, v.bid, g.id,
       v.stripe_id, coalesce(v.number, v.stripe_id), g.d, jsonb_build_object('account', g.account, 'invoice_status', 'void')
     from voided v join ug g on g.id = v.gid join recon_billing_records rb on rb.id = v.bid
     union all
-    select 'duplicate_in_gl:' || g.key, 'duplicate_in_gl', g.amount, g.currency, null, ge.customer_name, null, g.id, null,
+    select 'duplicate_in_gl:' || g.key, 'duplicate_in_gl', g.amount, g.currency, null, g.customer_name, null, g.id, null,
       (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'duplicate_of', (select source_file || ':' || source_line from gl_entries where id = d.other_id))
-    from dup d join ug g on g.id = d.gid join gl_entries ge on ge.id = g.id
+    from dup d join ug g on g.id = d.gid
     where g.id not in (select gid from mism1)
     union all
-    select 'missing_in_gl:' || b.key, 'missing_in_gl', b.amount, b.currency, b.customer_id, rb.customer_name, b.id, null, rb.stripe_id,
-      rb.refs[1], b.d, jsonb_build_object('billing_kind', b.kind, 'account_class', b.cls)
-    from ub b join recon_billing_records rb on rb.id = b.id
+    select 'missing_in_gl:' || b.key, 'missing_in_gl', b.amount, b.currency, b.customer_id, b.customer_name, b.id, null, b.stripe_id,
+      b.refs[1], b.d, jsonb_build_object('billing_kind', b.kind, 'account_class', b.cls)
+    from ub b
     where b.id not in (select bid from mism1)
     union all
-    select 'missing_in_billing:' || g.key, 'missing_in_billing', g.amount, g.currency, null, ge.customer_name, null, g.id, null,
+    select 'missing_in_billing:' || g.key, 'missing_in_billing', g.amount, g.currency, null, g.customer_name, null, g.id, null,
       (select min(r) from unnest(g.refs) r), g.d, jsonb_build_object('account', g.account, 'memo', g.memo)
-    from ug g join gl_entries ge on ge.id = g.id
+    from ug g
     where g.id not in (select gid from mism1) and g.id not in (select gid from voided) and g.id not in (select gid from dup)
       and g.id not in (select gid from expected)
     union all
@@ -123,24 +141,20 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     left join stripe_charges c on c.id = d.charge_id
     left join stripe_customers cu on cu.id = c.customer_id
     left join recon_billing_records rb on rb.record_key = 'dispute:' || d.id
-    where d.status in ('needs_response', 'under_review', 'warning_needs_response', 'warning_under_review')`.execute(trx);
-
-  await sql`analyze x_cond`.execute(trx);
-
-  // severity from the amount in the reporting currency and the age in days
-  await sql`
-    alter table x_cond add column severity text;
-    `.execute(trx);
-  await sql`
-    update x_cond c set severity = case
+    where d.status in ('needs_response', 'under_review', 'warning_needs_response', 'warning_under_review')
+    )
+    -- severity from the amount in the reporting currency and the age in days
+    select s.dedupe_key, s.kind, s.amount, s.currency, s.customer_id, s.customer_name, s.billing_record_id, s.gl_entry_id,
+      s.stripe_id, s.reference, s.since, s.details, case
       when s.major >= ${o.highValueMajor}::numeric then 'critical'
       when s.major >= ${o.highValueMajor}::numeric / 5 or s.age > 30 then 'high'
       when s.major >= ${o.highValueMajor}::numeric / 50 or s.age > 7 or s.major is null then 'medium'
-      else 'low' end
+      else 'low' end as severity
     from (
-      select x.dedupe_key, abs(x.amount)::numeric / power(10, r.exp) * r.rate as major, ${today} - x.since as age
-      from x_cond x left join x_rates r on r.currency = x.currency
-    ) s where s.dedupe_key = c.dedupe_key`.execute(trx);
+      -- x_rates has one row per currency: the left join neither adds nor drops a condition
+      select c.*, abs(c.amount)::numeric / power(10, r.exp) * r.rate as major, ${today} - c.since as age
+      from conds c left join x_rates r on r.currency = c.currency
+    ) s`.execute(trx);
 
   const summary = (kind: string) => sql`
     case ${sql.raw(kind)}
@@ -192,27 +206,33 @@ export async function deriveExceptions(trx: Kysely<Database>, o: DeriveOptions):
     )
     select id, inserted, coalesce(reopened, false) as reopened, status from changed`.execute(trx);
 
+  // A run limited by --from / --to only looked at records in its window: an exception about a
+  // record it never considered (still active and unmatched, but not among the open records) has not
+  // been explained, so it stays as it is. Stripe-state kinds do not depend on the window. (A run
+  // without a window considers every active record, so the check is skipped.)
+  const outOfScope = sql`
+        and (e.kind in ('failed_payment', 'dispute_open') or (
+          not exists (
+            select 1 from recon_billing_records b
+            where b.id = e.billing_record_id and b.active
+              and b.id not in (select record_id from recon_match_members where side = 'billing') and b.id not in (select id from w_bill))
+          and not exists (
+            select 1 from gl_entries g join w_acct a on a.account = g.account
+            where g.id = e.gl_entry_id
+              and g.id not in (select record_id from recon_match_members where side = 'gl') and g.id not in (select id from w_gl))))`;
+
   // conditions that no longer hold: the matching found the counterpart, Stripe moved on
   const resolved = await sql<{ id: bigint }>`
     with old as (
       -- locked and read first: the audit entry says what the status was (open, assigned, snoozed, reopened)
       select e.id, e.status from exceptions e
       where e.status in ('open', 'assigned', 'snoozed', 'reopened')
+        -- only the kinds this derivation produces (a credit-balance mismatch is checked elsewhere)
+        and e.kind = any(${DERIVED_KINDS}::text[])
         -- NOT IN over a hashed subplan: one hash of this run's conditions, whatever the planner
         -- believes about row counts (neither table has statistics yet inside this transaction)
         and e.dedupe_key not in (select dedupe_key from x_cond)
-        -- A run limited by --from / --to only looked at records in its window: an exception about a
-        -- record it never considered (still active and unmatched, but not among the open records)
-        -- has not been explained, so it stays as it is. Stripe-state kinds do not depend on the window.
-        and (e.kind in ('failed_payment', 'dispute_open') or (
-          not exists (
-            select 1 from recon_billing_records b
-            where b.id = e.billing_record_id and b.active
-              and b.id not in (select id from w_done_b) and b.id not in (select id from w_bill))
-          and not exists (
-            select 1 from gl_entries g join w_acct a on a.account = g.account
-            where g.id = e.gl_entry_id
-              and g.id not in (select id from w_done_g) and g.id not in (select id from w_gl))))
+        ${o.scoped ? outOfScope : sql``}
       for update
     ), gone as (
       update exceptions e set status = 'auto_resolved', resolved_at = ${o.now}, resolved_by = 'billops', updated_at = ${o.now},

@@ -7,6 +7,7 @@ export const EXCEPTION_KINDS = [
   'fx_variance_over_tolerance',
   'failed_payment',
   'dispute_open',
+  'credit_balance_mismatch',
 ] as const;
 export type ExceptionKind = (typeof EXCEPTION_KINDS)[number];
 
@@ -40,4 +41,5 @@ export const KIND_LABELS: Record<ExceptionKind, string> = {
   fx_variance_over_tolerance: 'FX variance over tolerance',
   failed_payment: 'Failed payment',
   dispute_open: 'Open dispute',
+  credit_balance_mismatch: 'Credit balance mismatch',
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkCreditBalances, configRoleChecker, expireRequests, runOutbox } from '../approvals/index.js';
 import { type ReconcileSummary, reconcile } from '../matching/index.js';
 import { runBackfill } from '../stripe/index.js';
 import { postExceptionDigest, sendStragglerAlerts } from '../slack/digests/index.js';
@@ -15,6 +16,10 @@ export const reconcileJobSummarySchema = z.object({
   billing: z.object({ matched: totalsSchema, billingOnly: totalsSchema }),
   gl: z.object({ matched: totalsSchema, glOnly: totalsSchema, expected: totalsSchema }),
   exceptions: z.object({ opened: z.number(), reopened: z.number(), autoResolved: z.number(), updated: z.number(), active: z.number() }),
+  /** The credit ledger checked against Stripe's customer balances after matching (src/approvals). */
+  creditBalances: z
+    .object({ checked: z.number(), mismatched: z.number(), opened: z.number(), reopened: z.number(), autoResolved: z.number(), waiting: z.number() })
+    .optional(),
 });
 export type ReconcileJobSummary = z.infer<typeof reconcileJobSummarySchema>;
 
@@ -39,7 +44,39 @@ const reconcileJob: JobFactory = () => async (ctx) => {
     actor: ctx.actor,
     source: ctx.trigger === 'schedule' ? 'scheduler' : ctx.trigger,
   });
-  return reconcileJobSummary(summary);
+  const creditBalances = await checkCreditBalances({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger });
+  return { ...reconcileJobSummary(summary), creditBalances: { ...creditBalances } };
+};
+
+/** The approval outbox (safety net for each replica's worker): executes approved money actions that are due. */
+const approvalOutboxJob: JobFactory = (deps) => async (ctx) => {
+  const stripe = deps.stripe ?? (() => {
+    throw new Error('STRIPE_SECRET_KEY is not set');
+  });
+  const total = { executed: 0, failed: 0, retried: 0 };
+  const batch = ctx.config.file.approvals.executor.batch_size;
+  // a few batches per tick; whatever is left waits for the next tick or a worker
+  for (let round = 0; round < 10 && !ctx.signal.aborted; round++) {
+    const res = await runOutbox({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger, roles: configRoleChecker(ctx.config), stripe, onSettled: deps.onApprovalSettled });
+    total.executed += res.executed;
+    total.failed += res.failed;
+    total.retried += res.retried;
+    if (res.executed + res.failed + res.retried < batch) break;
+  }
+  return total;
+};
+
+/** Pending approval requests past their expiry become `expired`; the Slack side updates their messages. */
+const approvalExpiryJob: JobFactory = (deps) => async (ctx) => {
+  const expired = await expireRequests({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger, roles: configRoleChecker(ctx.config) });
+  for (const r of expired) {
+    try {
+      await deps.onApprovalSettled?.(r);
+    } catch (err) {
+      ctx.logger.error({ err, requestId: r.id }, 'approval expiry notification failed');
+    }
+  }
+  return { expired: expired.length, requests: expired.map((r) => r.id) };
 };
 
 /** The resumable Stripe backfill, as `billops stripe backfill` runs it; stops between pages on shutdown. */
@@ -83,4 +120,6 @@ export const JOB_BODIES: JobBodies = {
   exception_digest: slackPost(postExceptionDigest),
   straggler_alerts: slackPost(sendStragglerAlerts),
   stripe_backfill: stripeBackfillJob,
+  approval_outbox: approvalOutboxJob,
+  approval_expiry: approvalExpiryJob,
 };

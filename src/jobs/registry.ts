@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
+import type { ApprovalRequestView } from '../approvals/index.js';
 import type { Actor } from '../audit/index.js';
 import type { BillopsFile, Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
@@ -16,6 +17,8 @@ export const JOB_TITLES: Record<JobName, string> = {
   exception_digest: 'Daily exception digest',
   straggler_alerts: 'High-value straggler DMs',
   stripe_backfill: 'Stripe backfill (safety net for missed webhooks)',
+  approval_outbox: 'Execute approved money actions (safety net for the outbox worker)',
+  approval_expiry: 'Expire undecided approval requests',
 };
 
 export const JOB_NAMES = Object.keys(JOB_TITLES) as JobName[];
@@ -54,6 +57,8 @@ export interface JobDeps {
   slack?: WebClient | undefined;
   /** Stripe's client, built on first use (it needs STRIPE_SECRET_KEY). */
   stripe?: (() => Stripe) | undefined;
+  /** Told about every approval request the approval jobs settle or expire (the Slack side updates its message). */
+  onApprovalSettled?: ((r: ApprovalRequestView) => Promise<void>) | undefined;
 }
 
 /**

@@ -297,6 +297,8 @@ describe('schedules in the org time zone', () => {
       ['exception_digest', 'unavailable', null, null],
       ['straggler_alerts', 'unavailable', null, null],
       ['stripe_backfill', 'unavailable', null, null],
+      ['approval_outbox', 'unavailable', null, null],
+      ['approval_expiry', 'unavailable', null, null],
     ]);
   });
 });

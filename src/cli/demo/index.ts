@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/index.js';
 import { connect, migrateToLatest, migrationStatus } from '../../db/index.js';
 import { ManualClock, silentLogger } from '../../util/index.js';
 import { out } from '../output.js';
+import { approvalsDemoStep } from './approvals.js';
 import type { DemoContext, DemoStep } from './context.js';
 import { ledgerDemoStep } from './ledger.js';
 import { reconcileDemoStep } from './reconcile.js';
@@ -24,6 +25,7 @@ const steps: Array<{ title: string; run: DemoStep }> = [
   { title: 'GL import', run: ledgerDemoStep },
   { title: 'Reconcile', run: reconcileDemoStep },
   { title: 'Slack', run: slackDemoStep },
+  { title: 'Money actions with approvals', run: approvalsDemoStep },
 ];
 
 export interface DemoOptions {
