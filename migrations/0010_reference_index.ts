@@ -30,6 +30,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       active boolean not null
     )`.execute(db);
   await sql`create index recon_billing_refs_record_idx on recon_billing_refs (record_id)`.execute(db);
+  // voided / uncollectible records whose reference a GL line still carries ("void not reflected")
+  await sql`create index recon_billing_refs_inactive_idx on recon_billing_refs (ref) where not active`.execute(db);
   await sql`
     create table gl_entry_refs (
       ref text collate "C" not null,

@@ -52,6 +52,10 @@ export async function connect(opts: ConnectOptions): Promise<Db> {
       types: pgTypes,
       application_name: opts.applicationName ?? 'billops',
       connectionTimeoutMillis: 10_000,
+      // Reconciliation's working tables are session temp tables; PostgreSQL's default 8 MB of
+      // temp buffers would spill a month's open records to files. The memory is taken only by a
+      // session that uses it, and this can only be set before a session's first temp table.
+      options: '-c temp_buffers=256MB',
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);

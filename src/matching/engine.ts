@@ -64,6 +64,8 @@ export class Engine {
   /** The working tables (open records and their references) exist. */
   private built = false;
   private anyDone = false;
+  /** The first rule's totals per currency pair, when its counting scan already has them. */
+  private firstTotals: Array<{ bcur: string; gcur: string; p: bigint; bs: string | null; gs: string | null }> | null = null;
   /** The highest pair number in the first rule's table. */
   private firstSpan = 0n;
   /** Where the current rule's one-to-one pairs are. */
@@ -266,10 +268,18 @@ export class Engine {
     // the first rule's table holds every candidate, numbered; the others hold only pairs
     const pairs = first ? sql`(select * from ${P} where pick)` : sql`(select *, row_number() over (order by bid) as rn from ${P})`;
     // what this rule matched, per currency pair (also how many pairs there are)
-    const totals = await sql<{ n: bigint }>`
-      insert into w_matched
-      select ${rule.kind}, count(*), sum(bamount), bcur, count(*), sum(gamount), gcur from ${pairs} p group by bcur, gcur
-      returning bn as n`.execute(trx);
+    const known = first ? this.firstTotals : null;
+    const totals = known
+      ? known.length === 0
+        ? { rows: [] }
+        : await sql<{ n: bigint }>`
+            insert into w_matched
+            values ${sql.join(known.map((t) => sql`(${rule.kind}, ${t.p}::bigint, ${t.bs}::bigint, ${t.bcur}, ${t.p}::bigint, ${t.gs}::bigint, ${t.gcur})`))}
+            returning bn as n`.execute(trx)
+      : await sql<{ n: bigint }>`
+          insert into w_matched
+          select ${rule.kind}, count(*), sum(bamount), bcur, count(*), sum(gamount), gcur from ${pairs} p group by bcur, gcur
+          returning bn as n`.execute(trx);
     const count = totals.rows.reduce((a, r) => a + Number(r.n), 0);
     if (count === 0) return { matches: 0, billingRecords: 0, glEntries: 0 };
     // Reserve a block of match ids from the sequence every match draws from (the run holds the
@@ -278,9 +288,11 @@ export class Engine {
     // candidates were; the ids stay unique).
     const span = first ? this.firstSpan : BigInt(count);
     const seq = sql`pg_get_serial_sequence('recon_match_groups', 'id')`;
-    const firstId = (await sql<{ id: bigint }>`select nextval(${seq}) as id`.execute(trx)).rows[0]?.id;
+    const firstId = (
+      await sql<{ id: bigint }>`
+        with n as (select nextval(${seq}) as id) select id, setval(${seq}, id + ${span}::bigint - 1, true) from n`.execute(trx)
+    ).rows[0]?.id;
     if (firstId === undefined) throw new Error('could not reserve match ids');
-    await sql`select setval(${seq}, ${firstId}::bigint + ${span}::bigint - 1, true)`.execute(trx);
     // A pair's position inside its batch does not matter (its id says which match it is), so the
     // arrays are built in arrival order instead of sorting each batch.
     await sql`
@@ -298,9 +310,7 @@ export class Engine {
       this.firstG = sql`and not exists (select 1 from ${P} f where f.gid = g.id and f.pick)`;
       return { matches: count, billingRecords: count, glEntries: count };
     }
-    await sql`insert into w_done_b select bid from w_pairs`.execute(trx);
-    await sql`insert into w_done_g select gid from w_pairs`.execute(trx);
-    await this.shrink(sql`(select bid as id from w_pairs)`, sql`(select gid as id from w_pairs)`, count);
+    await this.shrink(sql`(select bid as id from w_pairs)`, sql`(select gid as id from w_pairs)`);
     return { matches: count, billingRecords: count, glEntries: count };
   }
 
@@ -327,28 +337,18 @@ export class Engine {
     await drop(trx, 'w_new_b', 'w_new_g');
     await sql`create temp table w_new_b on commit drop as select unnest(billing_ids) as id from w_out`.execute(trx);
     await sql`create temp table w_new_g on commit drop as select unnest(gl_ids) as id from w_out`.execute(trx);
-    await sql`insert into w_done_b select id from w_new_b`.execute(trx);
-    await sql`insert into w_done_g select id from w_new_g`.execute(trx);
-    await this.shrink(sql`w_new_b`, sql`w_new_g`, Number(c.b + c.g));
+    await this.shrink(sql`w_new_b`, sql`w_new_g`);
     return { matches: Number(c.m), billingRecords: Number(c.b), glEntries: Number(c.g) };
   }
 
-  /** What matched leaves the working tables that exist. */
-  private async shrink(newB: RawBuilder<unknown>, newG: RawBuilder<unknown>, matched: number): Promise<void> {
+  /**
+   * What matched leaves the working tables. (The done sets are not kept up to date after the
+   * working tables exist: nothing reads them then.)
+   */
+  private async shrink(newB: RawBuilder<unknown>, newG: RawBuilder<unknown>): Promise<void> {
     const { trx } = this;
-    // Rebuilt by a hash anti-join when much of it went, deleted in place when little did.
     const shrinkOne = async (t: string, gone: RawBuilder<unknown>) => {
-      const size = Number((await sql<{ n: bigint }>`select count(*) as n from ${sql.table(t)}`.execute(trx)).rows[0]?.n ?? 0n);
-      if (size === 0) return;
-      if (matched * 4 > size) {
-        await sql`create temp table ${sql.raw(`${t}_next`)} on commit drop as
-          select * from ${sql.table(t)} x where x.id not in (select id from ${gone} d)`.execute(trx);
-        await sql`drop table ${sql.table(t)}`.execute(trx);
-        // no new statistics: the planner scales the old ones by the table's current size
-        await sql`alter table ${sql.raw(`${t}_next`)} rename to ${sql.raw(t)}`.execute(trx);
-      } else {
-        await sql`delete from ${sql.table(t)} x using ${gone} d where d.id = x.id`.execute(trx);
-      }
+      await sql`delete from ${sql.table(t)} x using ${gone} d where d.id = x.id`.execute(trx);
     };
     if (!this.built) return;
     await shrinkOne('w_bill_ref', newB);
@@ -402,18 +402,26 @@ export class Engine {
         ng = 1 and count(*) over (partition by bid) = 1 as pick,
         row_number() over (order by bid) as rn
       from (select c.*, count(*) over (partition by c.gid) as ng from ${candidates} c) y`.execute(trx);
-    const sizes = await sql<{ c: bigint; p: bigint; top: bigint | null }>`
-      select count(*) as c, count(*) filter (where pick) as p, max(rn) as top from ${P}`.execute(trx);
-    const row = sizes.rows[0];
-    this.firstSpan = row?.top ?? 0n;
-    if (row && row.c > row.p) {
+    // sizes and, while no contested pair is added, this rule's totals per currency pair: one scan
+    const perCurrency = await sql<{ bcur: string; gcur: string; c: bigint; p: bigint; bs: string | null; gs: string | null; top: bigint }>`
+      select bcur, gcur, count(*) as c, count(*) filter (where pick) as p, sum(bamount) filter (where pick) as bs,
+        sum(gamount) filter (where pick) as gs, max(rn) as top
+      from ${P} group by bcur, gcur`.execute(trx);
+    const row = perCurrency.rows.reduce(
+      (a, r) => ({ c: a.c + r.c, p: a.p + r.p, top: r.top > a.top ? r.top : a.top }),
+      { c: 0n, p: 0n, top: 0n },
+    );
+    this.firstSpan = row.top;
+    this.firstTotals = perCurrency.rows.filter((r) => r.p > 0n);
+    if (row.c > row.p) {
+      this.firstTotals = null;
       await drop(trx, 'w_cand', 'w_pairs');
       await sql`create temp table w_cand on commit drop as select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur from ${P} where not pick`.execute(trx);
       await sql`create temp table w_pairs (like w_cand) on commit drop`.execute(trx);
       await this.rankContested('w_pairs');
       await sql`
-        insert into ${P} select w.*, true, ${row.top ?? 0n}::bigint + row_number() over (order by w.bid) from w_pairs w`.execute(trx);
-      this.firstSpan = (row.top ?? 0n) + BigInt(Number((await sql<{ n: bigint }>`select count(*) as n from w_pairs`.execute(trx)).rows[0]?.n ?? 0n));
+        insert into ${P} select w.*, true, ${row.top}::bigint + row_number() over (order by w.bid) from w_pairs w`.execute(trx);
+      this.firstSpan = row.top + BigInt(Number((await sql<{ n: bigint }>`select count(*) as n from w_pairs`.execute(trx)).rows[0]?.n ?? 0n));
     }
     this.pairVarianceKind = varianceKind;
   }
