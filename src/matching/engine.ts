@@ -384,7 +384,8 @@ export class Engine {
   }
 
   /**
-   * The first rule's candidates, straight from the reference index (a parallel hash join), counted
+   * The first rule's candidates `(bid, gid, dd, variance, bamount, bcur)` — a reference rule's, whose
+   * two sides share the currency — straight from the reference index (a parallel hash join), counted
    * and numbered in the same statement, into an unlogged table: parallel workers cannot read temp
    * tables, and building the open sets after it — an anti-join of every record against these pairs —
    * then runs in parallel too. `pick` marks the pairs taken; `rn` numbers them in billing-record
@@ -398,7 +399,7 @@ export class Engine {
     await drop(trx, SCRATCH_FIRST);
     await sql`
       create unlogged table ${P} as
-      select bid, gid, dd, variance, vcur, bamount, gamount, bcur, gcur,
+      select bid, gid, dd, variance, bcur as vcur, bamount, bamount + variance as gamount, bcur, bcur as gcur,
         ng = 1 and count(*) over (partition by bid) = 1 as pick,
         row_number() over (order by bid) as rn
       from (select c.*, count(*) over (partition by c.gid) as ng from ${candidates} c) y`.execute(trx);
@@ -485,7 +486,16 @@ export class Engine {
       join ${glRef} g on g.ref = b.ref and g.cls = b.cls and g.currency = b.currency ${amountJoin}
       where abs(g.d - b.d) <= ${rule.date_window_days}::int and ${this.kinds(rule, 'b')} and ${amountOk})`;
     const varianceKind = sql`case when variance = 0 then 'none' else 'rounding' end`;
-    if (onBase) return this.assignFirstPairs(candidates, varianceKind);
+    if (onBase) {
+      // Narrow rows sort faster: the currency is a join key (both sides share it) and the GL amount
+      // is the billing amount plus the variance, so both are put back after the counting sorts.
+      const narrow = sql`(
+        select b.id as bid, g.id as gid, abs(g.d - b.d) as dd, g.amount - b.amount as variance, b.amount as bamount, b.currency as bcur
+        from ${billRef} b
+        join ${glRef} g on g.ref = b.ref and g.cls = b.cls and g.currency = b.currency ${amountJoin}
+        where abs(g.d - b.d) <= ${rule.date_window_days}::int and ${this.kinds(rule, 'b')} and ${amountOk})`;
+      return this.assignFirstPairs(narrow, varianceKind);
+    }
     await drop(this.trx, 'w_cand');
     await sql`create temp table w_cand on commit drop as select * from ${candidates} c`.execute(this.trx);
     await this.assignPairs(varianceKind);
