@@ -2,10 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
+import { type StripeSource, startOutboxWorker } from '../approvals/index.js';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import { JOB_BODIES, type JobBodies, type Jobs, buildJobDefinitions, createJobs } from '../jobs/index.js';
+import { approvalNotifier } from '../slack/approvals/index.js';
 import { registerSlack } from '../slack/index.js';
+import { slackRoleChecker } from '../slack/roles.js';
 import { createStripeClient } from '../stripe/index.js';
 import { type Clock, type Logger, systemClock } from '../util/index.js';
 import { type HttpRoute, healthRoutes, instrument, sendJson } from './http-routes.js';
@@ -24,6 +27,8 @@ export interface AppDeps {
   jobBodies?: JobBodies;
   /** Names this replica in job history; default BILLOPS_REPLICA_ID or `<hostname>:<pid>`. */
   replicaId?: string;
+  /** What the approvals outbox executes against; default a Stripe client from the config (the demo passes a local stand-in). */
+  approvalStripe?: StripeSource;
 }
 
 export interface BillopsApp {
@@ -31,6 +36,13 @@ export interface BillopsApp {
   metrics: Metrics;
   /** Scheduled jobs and their runner, shared by Slack and the scheduler (`billops serve` starts it). */
   jobs: Jobs;
+  /** The approvals outbox worker of this replica (running between start and stop). */
+  outbox: {
+    /** Run it now (Slack calls this after a request is approved). */
+    nudge(): void;
+    /** Resolves when no run is in flight (tests). */
+    idle(): Promise<void>;
+  };
   /** Start listening; resolves with the bound port (0 picks a free one). */
   start(port: number): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -83,15 +95,42 @@ export function createBillopsApp(deps: AppDeps): BillopsApp {
     });
   }
   const bolt = new App({ token, receiver, convoStore: false, logger: blog, clientOptions });
+  // What Slack shows when an approval request settles (executed, failed, expired…): its message in
+  // place, the requester's DM. Shared by the outbox worker and the approval jobs.
+  const onApprovalSettled = approvalNotifier({ config, db, clock, logger }, bolt.client);
   const jobs = createJobs({
     db: db.db,
     config,
     clock,
     logger,
     ...(deps.replicaId ? { replicaId: deps.replicaId } : {}),
-    definitions: buildJobDefinitions({ config, slack: bolt.client, stripe: () => createStripeClient(config) }, deps.jobBodies ?? JOB_BODIES),
+    definitions: buildJobDefinitions(
+      { config, slack: bolt.client, stripe: () => createStripeClient(config), onApprovalSettled },
+      deps.jobBodies ?? JOB_BODIES,
+    ),
   });
-  registerSlack(bolt, { config, db, clock, logger, jobs });
+  // The approvals outbox worker: one per replica (SKIP LOCKED keeps replicas apart), nudged by Slack
+  // after an approval, its results announced in Slack (the request's message updated, the requester DMed).
+  let worker: ReturnType<typeof startOutboxWorker> | undefined;
+  const outbox: BillopsApp['outbox'] = {
+    nudge: () => worker?.nudge(),
+    idle: async () => worker?.idle(),
+  };
+  const startWorker = () => {
+    // Without STRIPE_SECRET_KEY the worker still runs: resolving an exception needs no Stripe, and a
+    // Stripe action fails with a message saying the key is missing (retried, then retryable from Slack).
+    worker = startOutboxWorker({
+      db: db.db,
+      config,
+      clock,
+      logger: logger.child({ component: 'approvals' }),
+      roles: slackRoleChecker(bolt.client, config.file.roles),
+      stripe: deps.approvalStripe ?? (() => createStripeClient(config)),
+      onSettled: onApprovalSettled,
+      pollMs: config.file.approvals.executor.poll_interval_ms,
+    });
+  };
+  registerSlack(bolt, { config, db, clock, logger, jobs, approvals: { nudge: () => outbox.nudge() } });
   bolt.error(async (err) => {
     logger.error({ err }, 'unhandled Slack listener error');
   });
@@ -100,9 +139,11 @@ export function createBillopsApp(deps: AppDeps): BillopsApp {
     bolt,
     metrics,
     jobs,
+    outbox,
     async start(port) {
       if (receiver instanceof HTTPReceiver) {
         const server = (await receiver.start(port)) as Server;
+        startWorker();
         return { port: (server.address() as AddressInfo).port };
       }
       await receiver.start();
@@ -114,9 +155,13 @@ export function createBillopsApp(deps: AppDeps): BillopsApp {
       });
       const srv = sideServer;
       await new Promise<void>((resolve) => srv.listen(port, resolve));
+      startWorker();
       return { port: (srv.address() as AddressInfo).port };
     },
     async stop() {
+      const running = worker;
+      worker = undefined;
+      await running?.stop();
       await receiver.stop();
       if (sideServer) await new Promise<void>((resolve) => sideServer?.close(() => resolve()));
     },

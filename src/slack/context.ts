@@ -11,6 +11,8 @@ export interface SlackContext {
   logger: Logger;
   /** The process's jobs (runner shared with the scheduler); the app always sets it. */
   jobs?: Jobs;
+  /** The approvals outbox worker: `nudge()` runs it at once after a request is approved. */
+  approvals?: { nudge(): void };
 }
 
 /** What a scheduled Slack post needs: no request, only the database, config, clock and log. */

@@ -121,8 +121,16 @@ describe('/billing account', () => {
     expect(s).toContain('• 2026-10-28 Credit note ACME-0001-CN-01 issued $10.00');
     expect(s).toContain('As of 2026-11-01 09:00 (UTC) · only visible to you');
     expect(String(r.body['text'])).toBe(`Account Acme Corp (${ACME}) · MRR $499.50 · 2 open invoices, $1,347.00 unpaid · 1 open dispute`);
-    // No buttons yet: the money actions come with their handlers.
-    expect(blocks.some((b) => b.type === 'actions')).toBe(false);
+    // The money actions that fit this account: a credit always; a trial to extend (Business is
+    // trialing), active subscriptions to pause or cancel, open invoices to void or write off.
+    const buttons = blocks
+      .filter((b) => b.type === 'actions')
+      .flatMap((b) => ((b as unknown as { elements: Array<{ text: { text: string }; value: string }> }).elements ?? []));
+    const texts = buttons.map((e) => e.text.text);
+    expect(texts[0]).toBe('Apply credit');
+    expect(texts).toEqual(expect.arrayContaining(['Extend trial', 'Pause collection', 'Cancel at period end', 'Void invoice', 'Write off invoice']));
+    expect(texts).not.toContain('Resume collection');
+    expect(buttons.every((e) => e.value === ACME)).toBe(true);
   });
 
   it('opens the card by email, in any case; a zero-decimal currency stays in whole yen', async () => {

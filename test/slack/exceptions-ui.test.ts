@@ -31,9 +31,14 @@ const CHANNEL = SLACK_TEST_IDS.channelId;
 const NOW = new Date('2026-11-02T14:00:00Z'); // 09:00 in New York (EST since Nov 1)
 const HOUR = 3_600_000;
 
+// Resolving needs no approval here, whatever the amount: these tests are about the queue's own
+// mechanics (test/slack/approvals-surfaces.test.ts covers a high-value resolve asking for approval).
 const YAML = `
 org:
   timezone: America/New_York
+approvals:
+  policies:
+    resolve_exception: [{ approvers: 0 }]
 `;
 
 let t: TestApp;

@@ -25,7 +25,8 @@ let t: TestApp;
 const clock = new ManualClock(NOW);
 
 beforeAll(async () => {
-  t = await startTestApp({ yaml: 'org:\n  timezone: Europe/Berlin\n', clock });
+  // resolving needs no approval here (test/slack/approvals-surfaces.test.ts covers the approval path)
+  t = await startTestApp({ yaml: 'org:\n  timezone: Europe/Berlin\napprovals:\n  policies:\n    resolve_exception: [{ approvers: 0 }]\n', clock });
 });
 afterAll(async () => {
   await t.close();

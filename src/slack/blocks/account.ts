@@ -8,8 +8,10 @@ import type {
   OpenInvoice,
   TimelineEvent,
 } from '../../accounts/index.js';
+import type { CreditLedger } from '../../approvals/index.js';
 import type { ExceptionView } from '../../exceptions/index.js';
 import { type Money, formatMoney } from '../../money/index.js';
+import { MONEY_ACTIONS, buttonRows, invoicesFor, isSubscriptionAction, moneyActionButton, subscriptionsFor } from './approvals.js';
 import { statusText } from './exceptions.js';
 import { cut, esc, plural, when } from './format.js';
 import { ACTION, actionIdFor } from './ids.js';
@@ -205,18 +207,40 @@ function balanceText(card: AccountCard): string {
   return 'No credit';
 }
 
+/** The credit ledger's running balance per currency and whether it agrees with Stripe. */
+function ledgerText(ledger: CreditLedger | null | undefined): string {
+  if (!ledger || (ledger.balanceByCurrency.length === 0 && !ledger.mismatch)) return '';
+  const balances = ledger.balanceByCurrency.map((b) => m({ amount: b.amount, currency: b.currency }));
+  const line = `\nLedger: ${balances.length ? balances.join(' · ') : 'nothing recorded'}`;
+  const sb = ledger.stripeBalance;
+  const stripe = !sb
+    ? ''
+    : sb.amount <= 0n
+      ? ` (Stripe shows ${m({ amount: -sb.amount, currency: sb.currency })} credit)`
+      : ` (Stripe shows ${m(sb)} owed)`;
+  return ledger.mismatch ? `${line}\n:warning: ledger and Stripe disagree${stripe}` : line;
+}
+
 /**
- * Money actions on the account (apply credit, extend trial, pause collection…) belong here, as
- * buttons whose listeners exist. None do yet: they arrive with the approvals issue, and this list
- * grows then. An empty list adds no block.
+ * Money actions on the account, as buttons: Apply credit always; each subscription action when a
+ * subscription on the card is in a state it fits (trialing → Extend trial, paused → Resume, set to
+ * cancel → Undo cancel…); Void / Write off when an unpaid invoice fits. The modal each opens lets
+ * the person pick which subscription or invoice. A deleted customer gets none.
  */
 export function accountActionButtons(card: AccountCard): Button[] {
-  void card;
-  return [];
+  if (card.customer.deleted) return [];
+  const id = card.customer.id;
+  const subs = card.subscriptions.items;
+  const invoices = card.openInvoices.items;
+  return MONEY_ACTIONS.filter((action) => {
+    if (action === 'credit') return true;
+    if (isSubscriptionAction(action)) return subscriptionsFor(action, subs).length > 0;
+    return invoicesFor(action, invoices).length > 0;
+  }).map((action) => moneyActionButton(action, id));
 }
 
 /** The account card: who, plan and MRR, balance, open invoices, retries, disputes, exceptions, timeline. */
-export function accountCardBlocks(card: AccountCard, o: AccountRenderOptions): AccountMessage {
+export function accountCardBlocks(card: AccountCard, o: AccountRenderOptions, extra: { ledger?: CreditLedger | null } = {}): AccountMessage {
   const c = card.customer;
   const label = customerLabel(c);
   const flags = [
@@ -241,7 +265,7 @@ export function accountCardBlocks(card: AccountCard, o: AccountRenderOptions): A
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*MRR*\n${card.mrr.length ? moneyList(card.mrr) : 'none'}` },
-        { type: 'mrkdwn', text: `*Credit balance*\n${balanceText(card)}` },
+        { type: 'mrkdwn', text: `*Credit balance*\n${balanceText(card)}${ledgerText(extra.ledger)}` },
         {
           type: 'mrkdwn',
           text: `*Open invoices*\n${invoices.total === 0 ? 'none' : `${plural(invoices.total, 'invoice')} · ${moneyList(invoices.outstanding)} unpaid`}`,
@@ -274,7 +298,7 @@ export function accountCardBlocks(card: AccountCard, o: AccountRenderOptions): A
       : section(['*Recent activity*', ...card.timeline.map((e) => `• ${cut(timelineLine(e, o), LINE_CHARS)}`)].join('\n')),
   ];
   const actions = accountActionButtons(card);
-  if (actions.length > 0) blocks.push({ type: 'actions', block_id: 'account_actions', elements: actions });
+  blocks.push(...buttonRows(actions, 'account_actions'));
   blocks.push({
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `As of ${when(card.asOf, o.timeZone)} (${esc(o.timeZone)}) · only visible to you` }],

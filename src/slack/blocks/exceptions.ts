@@ -373,15 +373,29 @@ function option(text: string, value: string): PlainTextOption {
   return { text: { type: 'plain_text', text: cut(text, 75) }, value };
 }
 
-export function resolveModal(e: ExceptionView, privateMetadata: string, c: RenderClock): ModalView {
+export function resolveModal(e: ExceptionView, privateMetadata: string, c: RenderClock, opts: { needsApproval?: boolean } = {}): ModalView {
+  const approval: KnownBlock[] = opts.needsApproval
+    ? [
+        {
+          type: 'context',
+          elements: [
+            {
+              type: 'mrkdwn',
+              text: ':lock: This is a high-value exception: submitting sends an approval request, and it is resolved once an approver approves it.',
+            },
+          ],
+        },
+      ]
+    : [];
   return {
     type: 'modal',
     callback_id: VIEW.exceptionResolve,
     private_metadata: privateMetadata,
     title: { type: 'plain_text', text: cut(`Resolve #${e.id}`, 24) },
-    submit: { type: 'plain_text', text: 'Resolve' },
+    submit: { type: 'plain_text', text: opts.needsApproval ? 'Request approval' : 'Resolve' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
+      ...approval,
       { type: 'section', text: { type: 'mrkdwn', text: exceptionSummaryText(e, c) } },
       {
         type: 'input',

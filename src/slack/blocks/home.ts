@@ -2,6 +2,7 @@ import type { HomeView, KnownBlock } from '@slack/types';
 import type { ExceptionPage, QueueHeadline } from '../../exceptions/index.js';
 import { formatMoney } from '../../money/index.js';
 import { type RenderClock, exceptionSummaryText, isActive } from './exceptions.js';
+import { decisionButtons, retryButton } from './approvals.js';
 import { age, cut, esc, when, who } from './format.js';
 import { exceptionActionButtons } from './ids.js';
 
@@ -11,13 +12,25 @@ import { exceptionActionButtons } from './ids.js';
  * and say how many more there are.
  */
 
-/** An approval request waiting for this person, as the approvals capability will hand it over. */
+/** An approval request waiting for this person's decision. */
 export interface HomeApproval {
   id: string;
   /** `Credit $250.00 to Globex (goodwill)` */
   title: string;
   requestedBy: string;
   requestedAt: Date;
+  /** More about it, after "Requested by …" (approvals so far, expiry). */
+  detail?: string | undefined;
+  /** Show Approve / Reject under it. */
+  decide?: boolean | undefined;
+}
+
+/** One of the person's own requests: where it stands, in mrkdwn. */
+export interface HomeRequest {
+  id: string;
+  text: string;
+  /** It failed: offer Retry. */
+  retry?: boolean | undefined;
 }
 
 export interface HomeInput {
@@ -26,6 +39,8 @@ export interface HomeInput {
   /** The person's open exceptions (the `mine` list), first page. */
   assigned: ExceptionPage;
   approvals: readonly HomeApproval[];
+  /** The person's open and recently finished requests (absent: the section is not shown). */
+  myRequests?: readonly HomeRequest[] | undefined;
   clock: RenderClock;
   command: string;
   /** What just happened (a failure after an action taken here), shown at the top. */
@@ -33,12 +48,17 @@ export interface HomeInput {
 }
 
 const VIEW_BLOCKS = 100;
-/** Blocks besides the two lists: title, notice, numbers, run line, 2 dividers, 2 list headers, 2 "more" lines, footer. */
-const HOME_FIXED_BLOCKS = 11;
-/** Approvals shown (one block each); the rest are counted. */
+/** Blocks besides the lists: title, notice, numbers, run line, 3 dividers, 3 list headers, 3 "none"/"more" lines, footer. */
+const HOME_FIXED_BLOCKS = 14;
+/** Approvals waiting shown (section + Approve/Reject each); the rest are counted. */
 export const HOME_MAX_APPROVALS = 10;
+/** The person's own requests shown (one block each). */
+export const HOME_MAX_REQUESTS = 8;
 /** Assigned exceptions shown (section + buttons each), from what is left of the 100 blocks. */
-export const HOME_MAX_ASSIGNED = Math.min(25, Math.floor((VIEW_BLOCKS - HOME_FIXED_BLOCKS - HOME_MAX_APPROVALS) / 2));
+export const HOME_MAX_ASSIGNED = Math.min(
+  25,
+  Math.floor((VIEW_BLOCKS - HOME_FIXED_BLOCKS - 2 * HOME_MAX_APPROVALS - HOME_MAX_REQUESTS) / 2),
+);
 
 function amountsText(h: QueueHeadline): string {
   if (h.byCurrency.length === 0) return '—';
@@ -102,13 +122,35 @@ export function homeView(input: HomeInput): HomeView {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'No approvals waiting.' }] });
   }
   for (const a of approvals.slice(0, HOME_MAX_APPROVALS)) {
+    const detail = a.detail ? ` · ${a.detail}` : '';
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: cut(`*${esc(a.title)}*\nRequested by ${who(a.requestedBy)} ${age(a.requestedAt, c.now)} ago`, 2900) },
+      text: { type: 'mrkdwn', text: cut(`*${esc(a.title)}*\nRequested by ${who(a.requestedBy)} ${age(a.requestedAt, c.now)} ago${detail}`, 2900) },
     });
+    if (a.decide) blocks.push({ type: 'actions', block_id: `home:approval:${a.id}`, elements: decisionButtons(a.id, true) });
   }
   if (approvals.length > HOME_MAX_APPROVALS) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${(approvals.length - HOME_MAX_APPROVALS).toLocaleString('en-US')} more waiting.` }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…and ${(approvals.length - HOME_MAX_APPROVALS).toLocaleString('en-US')} more waiting: \`${command} approvals\` lists them.` }],
+    });
+  }
+  if (input.myRequests) {
+    const mine = input.myRequests;
+    blocks.push({ type: 'divider' });
+    blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your requests' } });
+    if (mine.length === 0) {
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'You have no open or recent requests.' }] });
+    }
+    for (const r of mine.slice(0, HOME_MAX_REQUESTS)) {
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(r.text, 2900) }, ...(r.retry ? { accessory: retryButton(r.id, true) } : {}) });
+    }
+    if (mine.length > HOME_MAX_REQUESTS) {
+      blocks.push({
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `…and ${(mine.length - HOME_MAX_REQUESTS).toLocaleString('en-US')} more: \`${command} approvals\` lists them.` }],
+      });
+    }
   }
   blocks.push({
     type: 'context',

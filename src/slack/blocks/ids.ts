@@ -17,11 +17,21 @@ export const ACTION = {
   exceptionPage: 'exception_page',
   /** value: a Stripe customer id; opens the account card */
   accountOpen: 'account_open',
+  /** `money_action:<action>`, value: a Stripe customer id; opens that money action's modal (account card) */
+  moneyAction: 'money_action',
+  /** value: the approval request id; records an approval */
+  approvalApprove: 'approval_approve',
+  /** value: the approval request id; opens the reject modal (asks for a reason) */
+  approvalReject: 'approval_reject',
+  /** value: the approval request id; puts a failed request back in the outbox */
+  approvalRetry: 'approval_retry',
 } as const;
 
 export const VIEW = {
   exceptionResolve: 'exception_resolve_modal',
   exceptionSnooze: 'exception_snooze_modal',
+  moneyAction: 'money_action_modal',
+  approvalReject: 'approval_reject_modal',
 } as const;
 
 /**

@@ -3,15 +3,21 @@ import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
 import type { Actor } from '../../audit/index.js';
 import { type ExceptionPage, type ExceptionView, type FxOrdering, listExceptions, queueHeadline } from '../../exceptions/index.js';
+import { listAwaitingDecision, listOpenRequestsBy } from '../../approvals/index.js';
+import { approvalDeps, approvalRenderOptions } from '../approvals/index.js';
 import {
   EXCEPTION_FILTERS,
   EXCEPTION_LIST_PAGE_SIZE,
   HOME_MAX_ASSIGNED,
   type ExceptionFilter,
   type ExceptionListQuery,
+  type HomeApproval,
+  type HomeRequest,
   type RenderClock,
   exceptionListMessage,
+  homeMineText,
   homeView,
+  waitingDetail,
   outcomeNotice,
   parseListItemBlockId,
   replaceExceptionInMessage,
@@ -75,21 +81,48 @@ export const listQuerySchema = z.object({
 // Home tab
 // ---------------------------------------------------------------------------------------------
 
+/** Requests fetched for the Home tab's lists (more than are shown, so "and N more" can count). */
+const HOME_APPROVALS_FETCH = 50;
+
+/** The approvals waiting for the person and their own requests, as the Home tab lists them. */
+async function homeApprovals(client: WebClient, ctx: SlackContext, userId: string): Promise<{ approvals: HomeApproval[]; myRequests: HomeRequest[] }> {
+  const deps = approvalDeps(ctx, client);
+  const [awaiting, mine] = await Promise.all([listAwaitingDecision(deps, userId, HOME_APPROVALS_FETCH), listOpenRequestsBy(ctx.db.db, userId, HOME_APPROVALS_FETCH, ctx.clock)]);
+  const o = approvalRenderOptions(ctx);
+  return {
+    approvals: awaiting.map((r) => ({
+      id: r.id,
+      title: r.title,
+      requestedBy: r.requestedBy.userId,
+      requestedAt: r.requestedAt,
+      detail: waitingDetail(r, o),
+      decide: true,
+    })),
+    myRequests: mine.map((r) => ({ id: r.id, text: homeMineText(r, o), retry: r.status === 'failed' })),
+  };
+}
+
 /** Publish the person's Home tab as it is now. */
 export async function publishHome(client: WebClient, ctx: SlackContext, userId: string, notice?: string): Promise<void> {
-  const [headline, assigned] = await Promise.all([
+  const [headline, assigned, approvals] = await Promise.all([
     queueHeadline(ctx.db.db, ctx.clock),
     listExceptions(ctx.db.db, { status: 'mine', me: userId, pageSize: HOME_MAX_ASSIGNED, clock: ctx.clock, fx: fxOrdering(ctx) }),
+    homeApprovals(client, ctx, userId).catch((err: unknown) => {
+      // The rest of the tab is still worth showing; the approvals lists say they could not be read.
+      ctx.logger.error({ err, user: userId }, 'could not list approvals for the Home tab');
+      return null;
+    }),
   ]);
+  const unavailable = ':warning: Approvals could not be listed just now; open the tab again in a moment.';
   const view = homeView({
     userId,
     headline,
     assigned,
-    // Approval requests arrive with the approvals capability; until then nobody has any waiting.
-    approvals: [],
+    approvals: approvals?.approvals ?? [],
+    myRequests: approvals?.myRequests ?? [],
     clock: renderClock(ctx),
     command: ctx.config.file.slack.command,
-    notice,
+    notice: approvals ? notice : [notice, unavailable].filter(Boolean).join('\n'),
   });
   await client.views.publish({ user_id: userId, view });
 }

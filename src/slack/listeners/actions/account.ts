@@ -3,6 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
 import { accountCard } from '../../../accounts/index.js';
 import { ACTION, CHOOSER_BLOCK_PREFIX, accountCardBlocks, actionIdPattern } from '../../blocks/index.js';
+import { ledgerForCard } from '../../approvals/index.js';
 import type { SlackContext } from '../../context.js';
 import { describeFailure } from '../../errors.js';
 
@@ -40,8 +41,11 @@ export function registerAccountActions(app: App, ctx: SlackContext): void {
       else await client.chat.postMessage({ channel: click.user.id, ...msg });
     };
     try {
-      const card = await accountCard(ctx.db.db, action.value, { clock: ctx.clock, config: ctx.config });
-      await answer(accountCardBlocks(card, { timeZone: ctx.config.file.org.timezone }), fromChooser);
+      const [card, ledger] = await Promise.all([
+        accountCard(ctx.db.db, action.value, { clock: ctx.clock, config: ctx.config }),
+        ledgerForCard(ctx, action.value),
+      ]);
+      await answer(accountCardBlocks(card, { timeZone: ctx.config.file.org.timezone }, { ledger }), fromChooser);
     } catch (err) {
       await answer(describeFailure(err, ctx.logger, { action: ACTION.accountOpen, user: click.user.id, customer: action.value }), false);
     }

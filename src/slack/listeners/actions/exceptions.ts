@@ -14,6 +14,7 @@ import {
   snoozeModal,
   statusText,
 } from '../../blocks/index.js';
+import { resolveNeedsApproval } from '../../approvals/resolve.js';
 import type { SlackContext } from '../../context.js';
 import {
   type Origin,
@@ -28,11 +29,11 @@ import {
   tellPerson,
 } from '../exception-surfaces.js';
 
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+export type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
 /** The fields of a block_actions payload these listeners rely on. */
-const clickSchema = z.object({
-  user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
+export const clickSchema = z.object({
+  user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional(), team_id: z.string().optional() }),
   trigger_id: z.string().min(1),
   container: z.object({
     type: z.string(),
@@ -45,9 +46,9 @@ const clickSchema = z.object({
   message: z.object({ ts: z.string(), text: z.string().optional(), blocks: z.array(z.record(z.string(), z.unknown())).optional() }).optional(),
   actions: z.array(z.object({ action_id: z.string(), block_id: z.string(), value: z.string().optional() })).min(1),
 });
-type Click = z.infer<typeof clickSchema>;
+export type Click = z.infer<typeof clickSchema>;
 
-function originOf(c: Click): Origin {
+export function originOf(c: Click): Origin {
   const blockId = c.actions[0]?.block_id ?? '';
   if (c.container.type === 'view') return { kind: 'home' };
   const channel = c.container.channel_id ?? c.channel?.id;
@@ -70,7 +71,7 @@ function messageOf(c: Click): { text: string | undefined; blocks: KnownBlock[] }
  * Parse, ack, then work. Every failure reaches the person: a UserError as is, anything else (a
  * Slack API error, ok:false, a bug) through describeFailure with an id in the logs.
  */
-function handler(ctx: SlackContext, name: string, work: (c: Click, origin: Origin, args: ActionArgs) => Promise<void>) {
+export function handler(ctx: SlackContext, name: string, work: (c: Click, origin: Origin, args: ActionArgs) => Promise<void>) {
   return async (args: ActionArgs): Promise<void> => {
     await args.ack();
     const parsed = clickSchema.safeParse(args.body);
@@ -119,7 +120,8 @@ export function registerExceptionActions(app: App, ctx: SlackContext): void {
       const e = await getException(ctx.db.db, exceptionIdOf(c), { clock: ctx.clock });
       const clock = renderClock(ctx);
       if (!isActive(e)) throw new UserError(`Exception #${e.id}: ${statusText(e, clock)} — there is nothing left to resolve.`);
-      await client.views.open({ trigger_id: c.trigger_id, view: resolveModal(e, encodeMetadata({ id: e.id.toString(), origin }), clock) });
+      const needsApproval = resolveNeedsApproval(ctx.config, e);
+      await client.views.open({ trigger_id: c.trigger_id, view: resolveModal(e, encodeMetadata({ id: e.id.toString(), origin }), clock, { needsApproval }) });
     }),
   );
 

@@ -1,5 +1,6 @@
 import { accountCard, findAccounts } from '../../../accounts/index.js';
 import { accountCardBlocks, accountChooserBlocks, accountNotFoundBlocks, CHOOSER_MAX } from '../../blocks/index.js';
+import { ledgerForCard } from '../../approvals/index.js';
 import type { SlackContext } from '../../context.js';
 import { type Subcommand, UsageError } from './billing.js';
 
@@ -35,7 +36,7 @@ export const accountCommand: Subcommand = {
       await req.respond({ response_type: 'ephemeral', ...accountChooserBlocks(search, { timeZone }) });
       return;
     }
-    const card = await accountCard(ctx.db.db, only.id, { clock: ctx.clock, config: ctx.config });
-    await req.respond({ response_type: 'ephemeral', ...accountCardBlocks(card, { timeZone }) });
+    const [card, ledger] = await Promise.all([accountCard(ctx.db.db, only.id, { clock: ctx.clock, config: ctx.config }), ledgerForCard(ctx, only.id)]);
+    await req.respond({ response_type: 'ephemeral', ...accountCardBlocks(card, { timeZone }, { ledger }) });
   },
 };

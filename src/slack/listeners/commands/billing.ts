@@ -14,6 +14,8 @@ export interface SubcommandRequest {
   teamId: string;
   channelId: string;
   triggerId: string;
+  /** Where `respond` posts (valid 30 minutes): a modal opened from the command answers through it. */
+  responseUrl: string;
   respond: (msg: RespondArguments) => Promise<unknown>;
   client: CommandArgs['client'];
 }
@@ -64,6 +66,7 @@ export function createBillingRouter(ctx: SlackContext, extra: readonly Subcomman
       teamId: body.team_id,
       channelId: body.channel_id,
       triggerId: body.trigger_id,
+      responseUrl: body.response_url,
       respond,
       client,
     };

@@ -10,7 +10,7 @@ import {
   reconcileStartedBlocks,
 } from '../../blocks/index.js';
 import type { SlackContext } from '../../context.js';
-import { hasRole } from '../events/roles.js';
+import { hasRole } from '../../roles.js';
 import { type Subcommand, type SubcommandRequest, UsageError } from './billing.js';
 
 /**

@@ -13,7 +13,7 @@ import {
 } from '../../blocks/index.js';
 import type { SlackContext } from '../../context.js';
 import { describeFailure } from '../../errors.js';
-import { hasRole } from './roles.js';
+import { hasRole } from '../../roles.js';
 import { type SlackFile, downloadSlackFile, isCsvFile, slackFileInfo } from './slack-file.js';
 
 type MessageArgs = SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs;

@@ -1,12 +1,16 @@
 import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import { type ExceptionView, RESOLUTION_CODES, type ResolutionCode, resolve, snooze, snoozeUntilDay } from '../../../exceptions/index.js';
+import { type ApprovalRequestView, createRequest } from '../../../approvals/index.js';
+import { type ExceptionView, RESOLUTION_CODES, type ResolutionCode, getException, resolve, snooze, snoozeUntilDay } from '../../../exceptions/index.js';
 import { isUserError } from '../../../util/index.js';
 import { RESOLVE_FIELDS, SNOOZE_FIELDS, VIEW, plainMentions } from '../../blocks/index.js';
 import type { SlackContext } from '../../context.js';
 import { describeFailure } from '../../errors.js';
+import { approvalDeps } from '../../approvals/index.js';
+import { resolveNeedsApproval } from '../../approvals/resolve.js';
 import { contextOf } from '../actions/exceptions.js';
+import { afterRequestCreated, slackOrigin } from '../approval-surfaces.js';
 import { type ModalMetadata, decodeMetadata, refreshOrigin, renderClock, reportFailure, slackActor } from '../exception-surfaces.js';
 
 type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
@@ -61,6 +65,8 @@ async function readable(client: WebClient, ctx: SlackContext, text: string): Pro
 interface Outcome {
   errors?: Record<string, string>;
   exception?: ExceptionView;
+  /** Not done directly: an approval request was made instead (a high-value resolve). */
+  request?: ApprovalRequestView;
 }
 
 /**
@@ -71,7 +77,7 @@ interface Outcome {
 function submission(
   ctx: SlackContext,
   name: string,
-  run: (s: Submission, meta: ModalMetadata) => Promise<Outcome>,
+  run: (s: Submission, meta: ModalMetadata, client: WebClient) => Promise<Outcome>,
   fieldBlock: (field: string | undefined) => string,
   action: 'resolved' | 'snoozed',
 ) {
@@ -89,7 +95,7 @@ function submission(
     const s = parsed.data;
     let outcome: Outcome;
     try {
-      outcome = await run(s, meta);
+      outcome = await run(s, meta, client);
     } catch (err) {
       const text = isUserError(err) ? await readable(client, ctx, err.message) : describeFailure(err, ctx.logger, { view: name, user: s.user.id }).text;
       await ack({ response_action: 'errors', errors: { [fieldBlock(isUserError(err) ? err.field : undefined)]: text } });
@@ -100,6 +106,15 @@ function submission(
       return;
     }
     await ack();
+    if (outcome.request) {
+      const r = outcome.request;
+      try {
+        await afterRequestCreated(client, ctx, r, meta.origin, s.user.id);
+      } catch (err) {
+        await reportFailure(client, ctx, meta.origin, s.user.id, err, { view: name, request: r.id }, `Approval request #${r.id} is made.`);
+      }
+      return;
+    }
     const e = outcome.exception;
     if (!e) return;
     try {
@@ -121,11 +136,20 @@ export function registerExceptionViews(app: App, ctx: SlackContext): void {
     submission(
       ctx,
       VIEW.exceptionResolve,
-      async (s, meta) => {
+      async (s, meta, client) => {
         const code = stateOf(s, RESOLVE_FIELDS.codeBlock, RESOLVE_FIELDS.codeAction)?.selected_option?.value;
         const note = stateOf(s, RESOLVE_FIELDS.noteBlock, RESOLVE_FIELDS.noteAction)?.value ?? '';
         if (!code || !(RESOLUTION_CODES as readonly string[]).includes(code)) {
           return { errors: { [RESOLVE_FIELDS.codeBlock]: 'Pick how it was resolved.' } };
+        }
+        // Over the policy's threshold (approvals.policies.resolve_exception) resolving needs an approver.
+        const current = await getException(ctx.db.db, meta.id, { clock: ctx.clock });
+        if (resolveNeedsApproval(ctx.config, current)) {
+          const request = await createRequest(approvalDeps(ctx, client), {
+            params: { action: 'resolve_exception', exceptionId: current.id.toString(), resolutionCode: code, note },
+            requester: slackOrigin(s.user, meta.origin),
+          });
+          return { request };
         }
         const exception = await resolve(ctx.db.db, meta.id, {
           actor: slackActor(s.user),
