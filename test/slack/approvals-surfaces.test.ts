@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { configRoleChecker, createRequest } from '../../src/approvals/index.js';
 import { getException } from '../../src/exceptions/index.js';
+import { silentLogger } from '../../src/util/index.js';
 import {
   APPROVALS_CHANNEL,
   APPROVER_1,
@@ -13,7 +15,7 @@ import {
 import { BLOCK_KIT_LIMITS } from '../support/block-kit-limits.js';
 import type { RecordedResponse } from '../support/fake-slack.js';
 import { blockActionPayload, sendEvent, sendInteraction } from '../support/slack-requests.js';
-import { addException, button, buttons, shownText } from './exception-fixtures.js';
+import { addException, addMany, button, buttons, shownText } from './exception-fixtures.js';
 
 /**
  * Where money actions start and where people find them: the `/billing` subcommands open the right
@@ -269,5 +271,31 @@ describe('resolving a high-value exception', () => {
     await t.submit(modal, { resolution_code: { code: v.select('posted_in_gl') }, resolution_note: { note: v.text('Posted on Nov 1') } });
     await t.slack.waitForResponse({ id: 'resolve-small', timeoutMs: 10_000 });
     expect((await getException(t.db.db, small)).status).toBe('resolved');
+  });
+});
+
+describe('a busy Home tab', () => {
+  it('stays within 100 blocks with many exceptions, approvals waiting and own requests, and counts the rest', async () => {
+    await addMany(t.db.db, 60, t.clock.now(), { assignee: APPROVER_1 });
+    const deps = { db: t.db.db, config: t.config, clock: t.clock, logger: silentLogger, roles: configRoleChecker(t.config) };
+    const credit = (i: number, by: string) =>
+      createRequest(deps, {
+        params: { action: 'credit', customerId: GLOBEX, amount: BigInt(10_000 + i), currency: 'USD', reasonCode: 'goodwill', note: `busy ${by} ${i}` },
+        requester: { userId: by },
+      });
+    for (let i = 0; i < 25; i++) await credit(i, REQUESTER);
+    for (let i = 0; i < 12; i++) await credit(i, APPROVER_1);
+
+    const from = t.slack.calls.length;
+    await sendEvent(t.baseUrl, t.signingSecret, { type: 'app_home_opened', user: APPROVER_1, channel: 'D0HOME0001', tab: 'home' });
+    const call = await t.slack.waitForCall('views.publish', { match: (c) => c.args['user_id'] === APPROVER_1 && t.slack.calls.indexOf(c) >= from, timeoutMs: 10_000 });
+    expect(call.response['ok']).toBe(true);
+    const blocks = (call.args['view'] as { blocks: unknown[] }).blocks;
+    expect(blocks.length).toBeLessThanOrEqual(BLOCK_KIT_LIMITS.viewBlocks);
+    const text = shownText(blocks);
+    expect(text).toMatch(/…and \d+ more waiting: `\/billing approvals` lists them\./);
+    expect(text).toMatch(/…and \d+ more: `\/billing approvals` lists them\./);
+    expect(text).toContain('…and 35 more: `/billing exceptions mine` pages through them all.');
+    expect(buttons(blocks).filter((b) => b.text === 'Approve')).toHaveLength(10);
   });
 });

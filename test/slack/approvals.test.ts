@@ -298,13 +298,16 @@ describe('the account card after credits', () => {
       const card = await t.slack.waitForResponse({ id: cmd.responseId, timeoutMs: 10_000 });
       return shownText(card.body['blocks']);
     };
-    // $6,000 + $400 + $450 were executed above: Stripe's balance (kept in step by the executor) agrees.
+    // $6,000 + $400 + $450 were executed above; Stripe's customer.updated webhook brings billops' copy of the balance along.
+    const webhook = async (balance: bigint) =>
+      t.db.db.updateTable('stripe_customers').set({ balance, version_at: t.clock.now() }).where('id', '=', GLOBEX).execute();
+    await webhook(-685_000n);
     const agreed = await ask();
-    expect(agreed).toContain('*Credit balance*\n$6,850.00 credit _(comes off the next invoice)_\nLedger: $6,850.00');
+    expect(agreed).toContain('*Credit balance*\n$6,850.00 credit _(comes off the next invoice)_\nLedger: $6,850.00\n');
     expect(agreed).not.toContain('disagree');
-    // Someone changes the balance in Stripe's dashboard; billops' copy learns it (as a webhook would).
-    await t.db.db.updateTable('stripe_customers').set({ balance: -500_000n }).where('id', '=', GLOBEX).execute();
+    // Someone changes the balance in Stripe's dashboard.
+    await webhook(-500_000n);
     const flagged = await ask();
-    expect(flagged).toContain('Ledger: $6,850.00\n:warning: ledger and Stripe disagree (Stripe shows $5,000.00 credit)');
+    expect(flagged).toContain('*Credit balance*\n$5,000.00 credit _(comes off the next invoice)_\nLedger: $6,850.00\n:warning: ledger and Stripe disagree (Stripe shows $5,000.00 credit)');
   });
 });

@@ -4,7 +4,7 @@ import { UserError } from '../../../util/index.js';
 import { ACTION, actionIdPattern, isMoneyAction, rejectModal } from '../../blocks/index.js';
 import { esc } from '../../blocks/format.js';
 import type { SlackContext } from '../../context.js';
-import { announceRequestChange, approvalDeps, approvalRenderOptions } from '../../approvals/index.js';
+import { announceRequestChange, approvalDeps, approvalRenderOptions, refreshApprovalMessage } from '../../approvals/index.js';
 import { openMoneyModal } from '../../approvals/modals.js';
 import { loadActionTarget } from '../../approvals/targets.js';
 import { answerClicker, slackOrigin } from '../approval-surfaces.js';
@@ -39,6 +39,13 @@ export function registerApprovalActions(app: App, ctx: SlackContext): void {
         actor: slackOrigin(c.user, origin),
       });
       if (res.outcome === 'refused') {
+        // A click can be what finds a request past its expiry (decide marks it expired): the message
+        // should stop offering the buttons. Re-rendering an unchanged request changes nothing.
+        if (res.request.status === 'expired') {
+          await refreshApprovalMessage(client, ctx, res.request.id).catch((err: unknown) => {
+            ctx.logger.error({ err, request: res.request.id }, 'could not update an expired approval request message');
+          });
+        }
         await answerClicker(client, ctx, origin, c.user.id, `${REFUSED} ${res.message}`);
         return;
       }
