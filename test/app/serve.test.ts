@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SIGNING_SECRET } from '../support/config.js';
+import { type TestDb, createTestDb, testDatabaseUrl } from '../support/db.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
 import { sendSlashCommand } from '../support/slack-requests.js';
 
@@ -33,11 +34,15 @@ async function waitFor(url: string, timeoutMs: number): Promise<Response> {
 describe('billops serve (the real process)', () => {
   let slack: FakeSlack;
   let dataDir: string;
+  // On PostgreSQL, a fresh unmigrated database of its own (never the shared one): serve migrates it.
+  let pg: TestDb | null = null;
   beforeAll(async () => {
     slack = await startFakeSlack();
     dataDir = mkdtempSync(path.join(tmpdir(), 'billops-serve-'));
+    if (testDatabaseUrl()) pg = await createTestDb({ migrate: false });
   });
   afterAll(async () => {
+    await pg?.cleanup();
     await slack.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -50,9 +55,7 @@ describe('billops serve (the real process)', () => {
         PATH: process.env.PATH,
         PORT: String(port),
         BILLOPS_DATA_DIR: dataDir,
-        ...(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
-          ? { DATABASE_URL: process.env.TEST_DATABASE_URL || process.env.DATABASE_URL }
-          : {}),
+        ...(pg?.url ? { DATABASE_URL: pg.url } : {}),
         SLACK_BOT_TOKEN: slack.token,
         SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
         SLACK_API_URL: slack.apiUrl,
