@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { matchingSchema } from '../matching/rules.js';
 import { ledgerConfigSchema } from '../ledger/config-schema.js';
 import { approvalsConfigSchema } from '../approvals/config-schema.js';
+import { collectionsConfigSchema } from '../collections/config-schema.js';
 
 /** Cron expression, 5 or 6 fields (node-cron accepts seconds as an optional first field). */
 const cron = z
@@ -104,6 +105,7 @@ export const schedulesSchema = z
     stripe_backfill: schedule.default('15 */6 * * *'),
     approval_outbox: schedule.default('* * * * *'),
     approval_expiry: schedule.default('*/15 * * * *'),
+    collections: schedule.default('0 9 * * *'),
   })
   .strict();
 
@@ -152,6 +154,7 @@ export const billopsFileSchema = z
     matching: matchingSchema.default(matchingSchema.parse({})),
     ledger: ledgerConfigSchema.default(ledgerConfigSchema.parse({})),
     approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
+    collections: collectionsConfigSchema.default(collectionsConfigSchema.parse({})),
   })
   .strict()
   // GL rows without a currency column are in the books' currency unless ledger.default_currency says otherwise.

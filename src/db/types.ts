@@ -3,6 +3,7 @@ import type { StripeTables } from '../stripe/tables.js';
 import type { LedgerTables } from '../ledger/tables.js';
 import type { JobsTables } from '../jobs/tables.js';
 import type { ApprovalsTables } from '../approvals/tables.js';
+import type { CollectionsTables } from '../collections/tables.js';
 
 /** A column Postgres fills (default / identity) that is read back as T. */
 export type Defaulted<T> = ColumnType<T, T | undefined, T>;
@@ -31,6 +32,6 @@ export interface AuditLogTable {
  * Every table, as Kysely sees it. Each capability declares its own table interfaces in its folder
  * and they are joined here.
  */
-export interface Database extends StripeTables, LedgerTables, JobsTables, ApprovalsTables {
+export interface Database extends StripeTables, LedgerTables, JobsTables, ApprovalsTables, CollectionsTables {
   audit_log: AuditLogTable;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkCreditBalances, configRoleChecker, expireRequests, runOutbox } from '../approvals/index.js';
+import { type CollectionsRunSummary, plainTextNotifier, runCollections, stripeCollectionsClient } from '../collections/index.js';
 import { type ReconcileSummary, reconcile } from '../matching/index.js';
 import { runBackfill } from '../stripe/index.js';
 import { postExceptionDigest, sendStragglerAlerts } from '../slack/digests/index.js';
@@ -101,6 +102,40 @@ const stripeBackfillJob: JobFactory = (deps) => {
   };
 };
 
+/** What a collections run leaves in `job_runs.summary`: counts, and the first steps it performed. */
+export function collectionsJobSummary(s: CollectionsRunSummary): JobSummary {
+  const { outcomes, ...counts } = s;
+  return { ...counts, steps: outcomes.slice(0, 20).map((o) => `${o.invoiceId}:${o.step.id}:${o.status}`) };
+}
+
+/**
+ * The collections job (src/collections): performs the dunning steps due today, each once per invoice
+ * across replicas. Slack through `deps.collectionsNotifier` (the Slack side's Block Kit one) or the
+ * plain-text notifier on the bot's client; Stripe's client is built only when a reminder needs it.
+ */
+const collectionsJob: JobFactory = (deps) => {
+  const notifier = deps.collectionsNotifier ?? (deps.slack ? plainTextNotifier(deps.slack) : undefined);
+  if (!notifier) return { unavailable: 'SLACK_BOT_TOKEN is not set' };
+  return async (ctx) => {
+    const stripe = () => {
+      if (!deps.stripe || !ctx.config.env.STRIPE_SECRET_KEY) throw new Error('STRIPE_SECRET_KEY is not set: Stripe cannot send the invoice');
+      return stripeCollectionsClient(deps.stripe());
+    };
+    const summary = await runCollections({
+      db: ctx.db,
+      config: ctx.config,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      notifier,
+      stripe,
+      actor: ctx.actor,
+      source: ctx.trigger === 'schedule' ? 'scheduler' : ctx.trigger,
+      signal: ctx.signal,
+    });
+    return collectionsJobSummary(summary);
+  };
+};
+
 /**
  * What each job does. A job with no entry here is listed (in `/billing jobs`, `billops jobs list`)
  * but not scheduled. Adding one is one line: `exception_digest: (deps) => (ctx) => …`, returning a
@@ -122,4 +157,5 @@ export const JOB_BODIES: JobBodies = {
   stripe_backfill: stripeBackfillJob,
   approval_outbox: approvalOutboxJob,
   approval_expiry: approvalExpiryJob,
+  collections: collectionsJob,
 };

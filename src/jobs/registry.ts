@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { ApprovalRequestView } from '../approvals/index.js';
 import type { Actor } from '../audit/index.js';
+import type { CollectionsNotifier } from '../collections/index.js';
 import type { BillopsFile, Config } from '../config/index.js';
 import type { Database } from '../db/index.js';
 import type { Clock, Logger } from '../util/index.js';
@@ -19,6 +20,7 @@ export const JOB_TITLES: Record<JobName, string> = {
   stripe_backfill: 'Stripe backfill (safety net for missed webhooks)',
   approval_outbox: 'Execute approved money actions (safety net for the outbox worker)',
   approval_expiry: 'Expire undecided approval requests',
+  collections: 'Collections: dunning steps due today',
 };
 
 export const JOB_NAMES = Object.keys(JOB_TITLES) as JobName[];
@@ -59,6 +61,8 @@ export interface JobDeps {
   stripe?: (() => Stripe) | undefined;
   /** Told about every approval request the approval jobs settle or expire (the Slack side updates its message). */
   onApprovalSettled?: ((r: ApprovalRequestView) => Promise<void>) | undefined;
+  /** How collections steps reach Slack; default the plain-text notifier on `slack` (src/collections). */
+  collectionsNotifier?: CollectionsNotifier | undefined;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../db/index.js';
+// A leaf module of collections (no import back into stripe/): a paid or voided invoice leaves dunning in this transaction.
+import { closeLeftInvoices } from '../collections/exit.js';
 import { parseObject } from './normalize/common.js';
 import { type NormalizeStats, type VersionedObject, isNormalizedObject, normalizeObjects } from './normalize/index.js';
 
@@ -55,6 +57,7 @@ export async function processStripeEvents(db: Kysely<Database>, payloads: readon
   const items: VersionedObject[] = [];
   const itemOf: Array<{ item: number; objectType: string; objectId: string } | null> = [];
   const overdue: Array<{ id: string; at: Date }> = [];
+  const invoices = new Set<string>();
   for (const payload of payloads) {
     const event = parseObject(eventEnvelopeSchema, 'event', payload);
     const object: Record<string, unknown> = event.data.object;
@@ -77,6 +80,7 @@ export async function processStripeEvents(db: Kysely<Database>, payloads: readon
     itemOf.push({ item: items.length - 1, objectType, objectId });
     outcomes.push({ status: 'processed', note: null });
     if (event.type === 'invoice.overdue') overdue.push({ id: objectId, at });
+    if (objectType === 'invoice') invoices.add(objectId);
   }
 
   const result = items.length ? await normalizeObjects(db, items, syncedAt) : null;
@@ -91,6 +95,8 @@ export async function processStripeEvents(db: Kysely<Database>, payloads: readon
       update stripe_invoices set overdue_at = ${o.at}, changed_at = ${syncedAt}
       where id = ${o.id} and (overdue_at is null or overdue_at > ${o.at})`.execute(db);
   }
+  // Invoices now paid, voided, written off or credited to zero leave collections at once (checked against the stored row).
+  if (invoices.size) await closeLeftInvoices(db, [...invoices], { at: syncedAt, via: 'webhook' });
   return { events: outcomes, stats: result?.stats ?? {} };
 }
 

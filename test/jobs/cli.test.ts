@@ -46,7 +46,7 @@ describe('billops jobs (the real process)', () => {
     const unknown = await runBillops(['jobs', 'run', 'vacuum'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe(
-      'billops jobs run: There is no job called "vacuum". Jobs: reconcile, exception_digest, straggler_alerts, stripe_backfill, approval_outbox, approval_expiry.\n',
+      'billops jobs run: There is no job called "vacuum". Jobs: reconcile, exception_digest, straggler_alerts, stripe_backfill, approval_outbox, approval_expiry, collections.\n',
     );
   }, 120_000);
 });

@@ -299,6 +299,7 @@ describe('schedules in the org time zone', () => {
       ['stripe_backfill', 'unavailable', null, null],
       ['approval_outbox', 'unavailable', null, null],
       ['approval_expiry', 'unavailable', null, null],
+      ['collections', 'unavailable', null, null],
     ]);
   });
 });

@@ -68,7 +68,7 @@ describe('billops serve runs the scheduler', () => {
       await expect
         .poll(() => lines.find((l) => l['msg'] === 'job succeeded' && l['job'] === 'reconcile'), { timeout: 45_000, interval: 200 })
         .toMatchObject({ trigger: 'schedule', fireKey: expect.stringMatching(/^reconcile:\d{4}-\d\d-\d\dT\d\d:\d\d:\d[02468]\.000Z$/) });
-      expect(lines.find((l) => l['msg'] === 'scheduler started')).toMatchObject({ jobs: ['reconcile', 'exception_digest', 'straggler_alerts', 'approval_outbox', 'approval_expiry'], replica: 'pod-a' });
+      expect(lines.find((l) => l['msg'] === 'scheduler started')).toMatchObject({ jobs: ['reconcile', 'exception_digest', 'straggler_alerts', 'approval_outbox', 'approval_expiry', 'collections'], replica: 'pod-a' });
       expect(lines.find((l) => l['msg'] === 'billops is listening')).toMatchObject({ scheduler: 'on', replica: 'pod-a' });
     } finally {
       child.kill('SIGTERM');

@@ -245,6 +245,7 @@ describe('/billing reconcile and /billing jobs', () => {
         ':large_green_circle: Every 6 hours at :15 (`15 */6 * * *`) · next 2026-11-02 12:15\nLast run: never',
       '*Execute approved money actions (safety net for the outbox worker)* (`approval_outbox`)\n:large_green_circle: Every minute (`* * * * *`) · next 2026-11-02 07:01\nLast run: never',
       '*Expire undecided approval requests* (`approval_expiry`)\n:large_green_circle: Every 15 minutes (`*/15 * * * *`) · next 2026-11-02 07:15\nLast run: never',
+      '*Collections: dunning steps due today* (`collections`)\n:large_green_circle: Every day at 09:00 (`0 9 * * *`) · next 2026-11-02 09:00\nLast run: never',
     ]);
     expect(shown(blocks)).toContain('Times in America/New_York (org time zone).');
   });

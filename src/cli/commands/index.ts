@@ -1,3 +1,4 @@
+import { collectionsCommands } from './collections.js';
 import { coreCommands } from './core.js';
 import { exportCommands } from './export.js';
 import { jobsCommands } from './jobs.js';
@@ -9,4 +10,4 @@ import type { CliCommand } from './types.js';
 export type { CliCommand } from './types.js';
 
 /** Every `billops` command. Each capability adds its own file here. */
-export const allCommands: CliCommand[] = [...coreCommands, ...stripeCommands, ...ledgerCommands, ...reconcileCommands, ...exportCommands, ...jobsCommands];
+export const allCommands: CliCommand[] = [...coreCommands, ...stripeCommands, ...ledgerCommands, ...reconcileCommands, ...exportCommands, ...jobsCommands, ...collectionsCommands];

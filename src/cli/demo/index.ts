@@ -7,6 +7,7 @@ import { connect, migrateToLatest, migrationStatus } from '../../db/index.js';
 import { ManualClock, silentLogger } from '../../util/index.js';
 import { out } from '../output.js';
 import { approvalsDemoStep } from './approvals.js';
+import { collectionsDemoStep } from './collections.js';
 import type { DemoContext, DemoStep } from './context.js';
 import { ledgerDemoStep } from './ledger.js';
 import { reconcileDemoStep } from './reconcile.js';
@@ -26,6 +27,7 @@ const steps: Array<{ title: string; run: DemoStep }> = [
   { title: 'Reconcile', run: reconcileDemoStep },
   { title: 'Slack', run: slackDemoStep },
   { title: 'Money actions with approvals', run: approvalsDemoStep },
+  { title: 'Collections and dunning', run: collectionsDemoStep },
 ];
 
 export interface DemoOptions {
